@@ -1,0 +1,321 @@
+"""The facade applications use: one ``Client`` for every provider, sync and async."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from types import TracebackType
+from typing import Final, Self
+
+import attrs
+import structlog
+
+from smsbridge._models import DeliveryReport, Message, RecipientResult, SendReport
+from smsbridge._plugins import PluginHost
+from smsbridge._prepare import DuplicatePolicy, Prepared, check_message, coerce_message, prepare
+from smsbridge._send import (
+    BatchTimer,
+    OutgoingSend,
+    checked_results,
+    results_for_error,
+    unexpected_error,
+)
+from smsbridge.config import ProviderURL, url_from_env
+from smsbridge.exceptions import ConfigurationError, SmsBridgeError
+from smsbridge.phone import DEFAULT_REGION
+from smsbridge.provider import BaseProvider
+from smsbridge.segments import Segments
+
+__all__ = ["Client"]
+
+_log = structlog.get_logger("smsbridge")
+
+# URL parameters the client takes for itself; the rest of the URL is the provider's.
+_CLIENT_PARAMS: Final = ("concurrency", "max_segments", "region")
+
+
+def _positive(name: str, value: int) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise ConfigurationError(f"{name} must be a positive whole number, got {value!r}")
+    return value
+
+
+class Client:
+    """Send SMS through one provider, named by URL or given as an instance.
+
+    >>> from smsbridge.testing import FakeOutbox
+    >>> with Client("fake://") as client:
+    ...     report = client.send("Your code is 1234", ["09123456789"])
+    >>> report[0].recipient, report[0].status.value
+    ('+989123456789', 'accepted')
+
+    :param url: the provider URL; defaults to ``SMSBRIDGE_URL``.
+    :param provider: a provider instance, instead of a URL.
+    :param region: how local numbers (``0912...``) are read.
+    :param max_segments: longer texts are refused before sending.
+    :param duplicates: ``"merge"`` sends once to a number given twice and reports it at every
+        position (``duplicate_of`` names the first); ``"send_each"`` sends once per occurrence.
+    :param concurrency: how many provider requests of one send may run at once.
+    :param plugins: extra plugin objects for this client only.
+    :param autoload_plugins: load ``smsbridge`` entry points; default unless
+        ``SMSBRIDGE_DISABLE_PLUGIN_AUTOLOAD`` is set.
+    """
+
+    def __init__(
+        self,
+        url: str | None = None,
+        *,
+        provider: BaseProvider | None = None,
+        region: str | None = None,
+        max_segments: int | None = None,
+        duplicates: DuplicatePolicy = "merge",
+        concurrency: int | None = None,
+        plugins: Sequence[object] = (),
+        autoload_plugins: bool | None = None,
+    ) -> None:
+        self.plugins = PluginHost(plugins, autoload=autoload_plugins)
+        params: dict[str, str] = {}
+        if provider is None:
+            url = url if url is not None else url_from_env()
+            if url is None:
+                raise ConfigurationError(
+                    "no provider configured: pass a URL such as 'fake://' or set SMSBRIDGE_URL"
+                )
+            parsed = ProviderURL.parse(url)
+            params = {k: v for k, v in parsed.params.items() if k in _CLIENT_PARAMS}
+            parsed = attrs.evolve(
+                parsed,
+                params={k: v for k, v in parsed.params.items() if k not in _CLIENT_PARAMS},
+            )
+            url_options = ProviderURL(scheme=parsed.scheme, params=params)
+            provider = self.plugins.provider_class(parsed.scheme).from_url(parsed)
+            self.plugins.hook.smsbridge_provider_created(provider=provider)
+            concurrency = concurrency or url_options.int_param("concurrency", 4)
+            max_segments = max_segments or url_options.int_param("max_segments", 10)
+            region = region or params.get("region")
+        if duplicates not in ("merge", "send_each"):
+            raise ConfigurationError(f"duplicates must be 'merge' or 'send_each', not {duplicates!r}")
+        self.provider = provider
+        self.region = (region or DEFAULT_REGION).upper()
+        self.max_segments = _positive("max_segments", max_segments or 10)
+        self.concurrency = _positive("concurrency", concurrency or 4)
+        self.duplicates: DuplicatePolicy = duplicates
+
+    def __repr__(self) -> str:
+        return f"<Client provider={self.provider.name!r}>"
+
+    # -- sending ----------------------------------------------------------------------------
+
+    def _begin(
+        self,
+        message: Message | str,
+        recipients: Iterable[str] | str,
+        options: dict[str, object],
+    ) -> tuple[OutgoingSend, Segments, Prepared]:
+        """Validate everything and run the before-send hooks; no network I/O happens here."""
+        msg = coerce_message(message, **options)  # type: ignore[arg-type]
+        caps, name = self.provider.capabilities, self.provider.name
+        check_message(msg, caps, name, self.max_segments)
+        prepared = prepare(recipients, self.region, self.duplicates)
+        outgoing = OutgoingSend(
+            message=msg,
+            recipients=tuple(prepared.numbers[i] for i in prepared.outgoing),
+            provider=name,
+        )
+        self.plugins.hook.smsbridge_before_send(send=outgoing)
+        if not isinstance(outgoing.message, Message):
+            raise ConfigurationError("a smsbridge_before_send hook set send.message to a non-Message")
+        # A hook may have changed the text, so it is checked again.
+        segments = check_message(outgoing.message, caps, name, self.max_segments)
+        _log.info(
+            "sms_send_started",
+            provider=name,
+            recipients=len(prepared.numbers),
+            unique_recipients=len(outgoing.recipients),
+            segments=segments.segments,
+            encoding=segments.encoding,
+            reference=outgoing.message.reference,
+        )
+        return outgoing, segments, prepared
+
+    def _batches(self, outgoing: OutgoingSend, parts: int) -> tuple[
+        list[RecipientResult | None], list[list[int]]
+    ]:
+        """Pre-filled results for vetoed recipients, and the positions to send in batches."""
+        slots: list[RecipientResult | None] = []
+        pending: list[int] = []
+        for position, number in enumerate(outgoing.recipients):
+            slots.append(outgoing.vetoed_result(number, parts))
+            if slots[-1] is None:
+                pending.append(position)
+        size = self.provider.capabilities.max_batch_size
+        return slots, [pending[i : i + size] for i in range(0, len(pending), size)]
+
+    def _finish(
+        self,
+        outgoing: OutgoingSend,
+        prepared: Prepared,
+        slots: list[RecipientResult | None],
+        started: float,
+    ) -> SendReport:
+        sent = [slot for slot in slots if slot is not None]
+        report = SendReport(prepared.assemble(sent), provider=outgoing.provider)
+        _log.info(
+            "sms_send_finished",
+            provider=outgoing.provider,
+            accepted=report.accepted,
+            rejected=report.rejected,
+            unknown=report.unknown,
+            duration_ms=round((time.perf_counter() - started) * 1000, 2),
+            reference=outgoing.message.reference,
+        )
+        self.plugins.hook.smsbridge_after_send(send=outgoing, report=report)
+        return report
+
+    def _send_batch(
+        self, message: Message, batch: list[str], index: int, parts: int
+    ) -> list[RecipientResult]:
+        timer = BatchTimer(self.provider.name, index, len(batch))
+        try:
+            results = checked_results(
+                self.provider, batch, self.provider.send(message, batch), parts
+            )
+        except SmsBridgeError as error:
+            results = results_for_error(error, batch, parts)
+        except Exception as exc:  # noqa: BLE001 - a provider bug must not lose recipients
+            timer.crashed(exc, batch[0])
+            results = results_for_error(unexpected_error(self.provider, exc), batch, parts)
+        timer.done(results)
+        return results
+
+    async def _asend_batch(
+        self, message: Message, batch: list[str], index: int, parts: int
+    ) -> list[RecipientResult]:
+        timer = BatchTimer(self.provider.name, index, len(batch))
+        try:
+            results = checked_results(
+                self.provider, batch, await self.provider.asend(message, batch), parts
+            )
+        except SmsBridgeError as error:
+            results = results_for_error(error, batch, parts)
+        except Exception as exc:  # noqa: BLE001 - a provider bug must not lose recipients
+            timer.crashed(exc, batch[0])
+            results = results_for_error(unexpected_error(self.provider, exc), batch, parts)
+        timer.done(results)
+        return results
+
+    def send(
+        self,
+        message: Message | str,
+        recipients: Iterable[str] | str,
+        *,
+        sender: str | None = None,
+        flash: bool = False,
+        udh: str | None = None,
+        reference: str | None = None,
+    ) -> SendReport:
+        """Send ``message`` to every recipient; one result per input recipient, in order.
+
+        :raises InvalidInputError: bad text or recipients, before any network I/O.
+        """
+        started = time.perf_counter()
+        options = {"sender": sender, "flash": flash, "udh": udh, "reference": reference}
+        outgoing, segments, prepared = self._begin(message, recipients, options)
+        slots, batches = self._batches(outgoing, segments.segments)
+        numbers = outgoing.recipients
+
+        def run(index: int) -> None:
+            positions = batches[index]
+            batch = [numbers[p] for p in positions]
+            results = self._send_batch(outgoing.message, batch, index, segments.segments)
+            for position, result in zip(positions, results, strict=True):
+                slots[position] = result
+
+        if self.concurrency > 1 and len(batches) > 1:
+            with ThreadPoolExecutor(min(self.concurrency, len(batches))) as pool:
+                list(pool.map(run, range(len(batches))))
+        else:
+            for index in range(len(batches)):
+                run(index)
+        return self._finish(outgoing, prepared, slots, started)
+
+    async def asend(
+        self,
+        message: Message | str,
+        recipients: Iterable[str] | str,
+        *,
+        sender: str | None = None,
+        flash: bool = False,
+        udh: str | None = None,
+        reference: str | None = None,
+    ) -> SendReport:
+        """Async twin of :meth:`send`; requests run concurrently up to ``concurrency``."""
+        started = time.perf_counter()
+        options = {"sender": sender, "flash": flash, "udh": udh, "reference": reference}
+        outgoing, segments, prepared = self._begin(message, recipients, options)
+        slots, batches = self._batches(outgoing, segments.segments)
+        numbers = outgoing.recipients
+        limit = asyncio.Semaphore(self.concurrency)
+
+        async def run(index: int) -> None:
+            positions = batches[index]
+            batch = [numbers[p] for p in positions]
+            async with limit:
+                results = await self._asend_batch(
+                    outgoing.message, batch, index, segments.segments
+                )
+            for position, result in zip(positions, results, strict=True):
+                slots[position] = result
+
+        await asyncio.gather(*(run(index) for index in range(len(batches))))
+        return self._finish(outgoing, prepared, slots, started)
+
+    # -- delivery status --------------------------------------------------------------------
+
+    def _check_delivery_capability(self) -> None:
+        if not self.provider.capabilities.delivery_status:
+            raise ConfigurationError(f"{self.provider.name} does not report delivery status")
+
+    def delivery_status(self, message_ids: Sequence[str]) -> list[DeliveryReport]:
+        """The delivery status of each message id, in order."""
+        self._check_delivery_capability()
+        return self.provider.delivery_status(list(message_ids))
+
+    async def adelivery_status(self, message_ids: Sequence[str]) -> list[DeliveryReport]:
+        """Async twin of :meth:`delivery_status`."""
+        self._check_delivery_capability()
+        return await self.provider.adelivery_status(list(message_ids))
+
+    # -- lifetime ---------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Close the provider's connections."""
+        self.provider.close()
+
+    async def aclose(self) -> None:
+        """Async twin of :meth:`close`."""
+        await self.provider.aclose()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()

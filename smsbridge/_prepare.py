@@ -1,0 +1,97 @@
+"""Turning what the caller passed into a validated send, before any network I/O."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Literal
+
+import attrs
+
+from smsbridge._models import Capabilities, Message, RecipientResult
+from smsbridge.exceptions import InvalidMessageError, InvalidRecipientError
+from smsbridge.phone import normalize_recipients
+from smsbridge.segments import Segments, count_segments
+
+__all__ = ["DuplicatePolicy", "Prepared", "check_message", "coerce_message", "prepare"]
+
+DuplicatePolicy = Literal["merge", "send_each"]
+
+
+def coerce_message(
+    message: Message | str,
+    *,
+    sender: str | None,
+    flash: bool,
+    udh: str | None,
+    reference: str | None,
+) -> Message:
+    """A :class:`Message` from a Message or a plain text plus options (not both)."""
+    if isinstance(message, Message):
+        if sender is not None or flash or udh is not None or reference is not None:
+            raise InvalidMessageError(
+                "pass sender/flash/udh/reference inside the Message, not next to it"
+            )
+        return message
+    return Message(text=message, sender=sender, flash=flash, udh=udh, reference=reference)
+
+
+def check_message(
+    message: Message, capabilities: Capabilities, provider: str, max_segments: int
+) -> Segments:
+    """The message's segments, or an InvalidMessageError if this provider cannot send it."""
+    segments = count_segments(message.text)
+    if segments.segments > max_segments:
+        raise InvalidMessageError(
+            f"the text needs {segments.segments} {segments.encoding} segments "
+            f"({segments.units} units); at most {max_segments} are allowed"
+        )
+    if message.flash and not capabilities.flash:
+        raise InvalidMessageError(f"{provider} cannot send flash messages")
+    if message.udh is not None and not capabilities.udh:
+        raise InvalidMessageError(f"{provider} cannot send a user data header (udh)")
+    if segments.encoding == "UCS-2" and not capabilities.unicode:
+        raise InvalidMessageError(f"{provider} cannot send text outside the GSM-7 alphabet")
+    return segments
+
+
+@attrs.frozen
+class Prepared:
+    """The recipients of a validated send: every input position, and what goes out."""
+
+    numbers: tuple[str, ...]
+    """The E.164 form of every input recipient, by input position."""
+    outgoing: tuple[int, ...]
+    """Input positions that are sent; with ``merge`` each number's first position only."""
+
+    def assemble(self, sent: Sequence[RecipientResult]) -> list[RecipientResult]:
+        """One result per input position; merged duplicates repeat their first's outcome."""
+        by_position = dict(zip(self.outgoing, sent, strict=True))
+        first_position: dict[str, int] = {}
+        results: list[RecipientResult] = []
+        for position, number in enumerate(self.numbers):
+            result = by_position.get(position)
+            first = first_position.setdefault(number, position)
+            if result is None:
+                result = attrs.evolve(by_position[first], duplicate_of=first)
+            results.append(result)
+        return results
+
+
+def prepare(
+    recipients: Iterable[str] | str, region: str, duplicates: DuplicatePolicy
+) -> Prepared:
+    """Normalise every recipient (raising one error that lists every bad one)."""
+    # A bare string is one recipient: iterating it would send to each character.
+    listed = [recipients] if isinstance(recipients, str) else list(recipients)
+    if not listed:
+        raise InvalidRecipientError("no recipients were given")
+    numbers = tuple(normalize_recipients(listed, region))
+    if duplicates == "send_each":
+        return Prepared(numbers=numbers, outgoing=tuple(range(len(numbers))))
+    seen: set[str] = set()
+    outgoing: list[int] = []
+    for position, number in enumerate(numbers):
+        if number not in seen:
+            seen.add(number)
+            outgoing.append(position)
+    return Prepared(numbers=numbers, outgoing=tuple(outgoing))

@@ -1,0 +1,238 @@
+"""The one error taxonomy every provider maps into.
+
+Errors are raised, never returned. Input and configuration problems are raised before any network
+I/O; provider errors for one request become per-recipient results of that request, so a send that
+partly fails still returns a report.
+
+    SmsBridgeError
+    ├── InvalidInputError (ValueError)          raised before any network I/O
+    │   ├── InvalidRecipientError               every bad recipient with its position
+    │   └── InvalidMessageError                 empty text, too many segments, unsupported option
+    ├── ConfigurationError (ValueError)         bad URL, unknown scheme, missing credentials
+    └── ProviderError                           the provider refused or failed
+        ├── AuthenticationError
+        ├── InsufficientCreditError
+        ├── RateLimitedError                    a quota or rate limit (daily, volume)
+        ├── SenderRejectedError
+        ├── ContentRejectedError
+        ├── RecipientRejectedError              the provider refused the number itself
+        ├── AccountRestrictedError
+        ├── SendVetoedError                     a plugin vetoed the send
+        ├── ProviderUnavailableError            nothing was sent; retryable
+        ├── OutcomeUnknownError                 may have been sent; never retried automatically
+        └── UnknownProviderError                an unmapped provider code, kept raw
+
+Every error carries ``category`` (an :class:`ErrorCategory`), ``retryable``, and the provider's
+name, raw code and raw text when a provider produced it.
+"""
+
+from __future__ import annotations
+
+import enum
+from typing import ClassVar
+
+import attrs
+
+__all__ = [
+    "AccountRestrictedError",
+    "AuthenticationError",
+    "ConfigurationError",
+    "ContentRejectedError",
+    "ErrorCategory",
+    "InsufficientCreditError",
+    "InvalidInputError",
+    "InvalidMessageError",
+    "InvalidRecipientError",
+    "OutcomeUnknownError",
+    "ProviderError",
+    "ProviderUnavailableError",
+    "RateLimitedError",
+    "RecipientProblem",
+    "RecipientRejectedError",
+    "SendVetoedError",
+    "SenderRejectedError",
+    "SmsBridgeError",
+    "UnknownProviderError",
+    "error_for_category",
+]
+
+
+class ErrorCategory(enum.Enum):
+    """Provider-neutral failure categories; the values are the snake_case names in JSON output."""
+
+    INVALID_RECIPIENT = "invalid_recipient"
+    INVALID_MESSAGE = "invalid_message"
+    CONFIGURATION = "configuration"
+    AUTHENTICATION = "authentication"
+    INSUFFICIENT_CREDIT = "insufficient_credit"
+    RATE_LIMITED = "rate_limited"
+    SENDER_REJECTED = "sender_rejected"
+    CONTENT_REJECTED = "content_rejected"
+    RECIPIENT_REJECTED = "recipient_rejected"
+    ACCOUNT_RESTRICTED = "account_restricted"
+    VETOED = "vetoed"
+    PROVIDER_UNAVAILABLE = "provider_unavailable"
+    OUTCOME_UNKNOWN = "outcome_unknown"
+    UNKNOWN_PROVIDER_ERROR = "unknown_provider_error"
+
+
+class SmsBridgeError(Exception):
+    """Base of every error smsbridge raises."""
+
+    category: ClassVar[ErrorCategory]
+    retryable: ClassVar[bool] = False
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        provider: str | None = None,
+        provider_code: str | int | None = None,
+        provider_text: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.provider = provider
+        self.provider_code = provider_code
+        self.provider_text = provider_text
+
+
+class InvalidInputError(SmsBridgeError, ValueError):
+    """The caller's input is wrong; nothing was sent."""
+
+
+@attrs.frozen
+class RecipientProblem:
+    """One rejected recipient: its position in the input, what was given, and why."""
+
+    index: int
+    raw: object
+    reason: str
+
+
+class InvalidRecipientError(InvalidInputError):
+    """One or more recipients are not valid phone numbers; ``problems`` lists every one."""
+
+    category = ErrorCategory.INVALID_RECIPIENT
+
+    def __init__(self, problems: list[RecipientProblem] | str, **kwargs: object) -> None:
+        if isinstance(problems, str):
+            message, self.problems = problems, []
+        else:
+            self.problems = problems
+            shown = "; ".join(f"#{p.index} {p.raw!r}: {p.reason}" for p in problems[:20])
+            more = f" (and {len(problems) - 20} more)" if len(problems) > 20 else ""
+            noun = "recipient" if len(problems) == 1 else "recipients"
+            message = f"{len(problems)} invalid {noun}: {shown}{more}"
+        super().__init__(message, **kwargs)  # type: ignore[arg-type]
+
+
+class InvalidMessageError(InvalidInputError):
+    """The message cannot be sent as given (empty, too long, an unsupported option)."""
+
+    category = ErrorCategory.INVALID_MESSAGE
+
+
+class ConfigurationError(SmsBridgeError, ValueError):
+    """The provider configuration is wrong or incomplete (URL, scheme, credentials)."""
+
+    category = ErrorCategory.CONFIGURATION
+
+
+class ProviderError(SmsBridgeError):
+    """The provider refused the request or could not be reached."""
+
+    category = ErrorCategory.UNKNOWN_PROVIDER_ERROR
+
+
+class AuthenticationError(ProviderError):
+    """The provider rejected the credentials."""
+
+    category = ErrorCategory.AUTHENTICATION
+
+
+class InsufficientCreditError(ProviderError):
+    """The account has too little credit for this send."""
+
+    category = ErrorCategory.INSUFFICIENT_CREDIT
+
+
+class RateLimitedError(ProviderError):
+    """A quota or rate limit (per day, per request volume, per second) was reached."""
+
+    category = ErrorCategory.RATE_LIMITED
+
+
+class SenderRejectedError(ProviderError):
+    """The sender (line or alphanumeric id) may not be used."""
+
+    category = ErrorCategory.SENDER_REJECTED
+
+
+class ContentRejectedError(ProviderError):
+    """The text was refused (filtered word, link, missing opt-out wording)."""
+
+    category = ErrorCategory.CONTENT_REJECTED
+
+
+class RecipientRejectedError(ProviderError):
+    """The provider refused this recipient (blacklisted, not a reachable mobile)."""
+
+    category = ErrorCategory.RECIPIENT_REJECTED
+
+
+class AccountRestrictedError(ProviderError):
+    """The account may not send right now (inactive, documents incomplete, minimum not met)."""
+
+    category = ErrorCategory.ACCOUNT_RESTRICTED
+
+
+class SendVetoedError(ProviderError):
+    """A plugin's ``smsbridge_before_send`` hook vetoed the send or this recipient."""
+
+    category = ErrorCategory.VETOED
+
+
+class ProviderUnavailableError(ProviderError):
+    """The provider could not take the request; nothing was sent, so it is safe to retry."""
+
+    category = ErrorCategory.PROVIDER_UNAVAILABLE
+    retryable = True
+
+
+class OutcomeUnknownError(ProviderError):
+    """The request may have been sent but its reply was lost; never retried automatically."""
+
+    category = ErrorCategory.OUTCOME_UNKNOWN
+
+
+class UnknownProviderError(ProviderError):
+    """The provider answered with a code smsbridge does not know; the raw code is kept."""
+
+    category = ErrorCategory.UNKNOWN_PROVIDER_ERROR
+
+
+_BY_CATEGORY: dict[ErrorCategory, type[SmsBridgeError]] = {
+    cls.category: cls
+    for cls in (
+        InvalidRecipientError,
+        InvalidMessageError,
+        ConfigurationError,
+        AuthenticationError,
+        InsufficientCreditError,
+        RateLimitedError,
+        SenderRejectedError,
+        ContentRejectedError,
+        RecipientRejectedError,
+        AccountRestrictedError,
+        SendVetoedError,
+        ProviderUnavailableError,
+        OutcomeUnknownError,
+        UnknownProviderError,
+    )
+}
+
+
+def error_for_category(category: ErrorCategory) -> type[SmsBridgeError]:
+    """The exception class that stands for ``category``."""
+    return _BY_CATEGORY[category]
