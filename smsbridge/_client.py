@@ -14,7 +14,14 @@ import structlog
 
 from smsbridge._models import DeliveryReport, Message, RecipientResult, SendReport
 from smsbridge._plugins import PluginHost
-from smsbridge._prepare import DuplicatePolicy, Prepared, check_message, coerce_message, prepare
+from smsbridge._prepare import (
+    DuplicatePolicy,
+    MessageOptions,
+    Prepared,
+    check_message,
+    coerce_message,
+    prepare,
+)
 from smsbridge._send import (
     BatchTimer,
     OutgoingSend,
@@ -96,7 +103,9 @@ class Client:
             max_segments = max_segments or url_options.int_param("max_segments", 10)
             region = region or params.get("region")
         if duplicates not in ("merge", "send_each"):
-            raise ConfigurationError(f"duplicates must be 'merge' or 'send_each', not {duplicates!r}")
+            raise ConfigurationError(
+                f"duplicates must be 'merge' or 'send_each', not {duplicates!r}"
+            )
         self.provider = provider
         self.region = (region or DEFAULT_REGION).upper()
         self.max_segments = _positive("max_segments", max_segments or 10)
@@ -112,10 +121,10 @@ class Client:
         self,
         message: Message | str,
         recipients: Iterable[str] | str,
-        options: dict[str, object],
+        options: MessageOptions,
     ) -> tuple[OutgoingSend, Segments, Prepared]:
         """Validate everything and run the before-send hooks; no network I/O happens here."""
-        msg = coerce_message(message, **options)  # type: ignore[arg-type]
+        msg = coerce_message(message, **options)
         caps, name = self.provider.capabilities, self.provider.name
         check_message(msg, caps, name, self.max_segments)
         prepared = prepare(recipients, self.region, self.duplicates)
@@ -126,7 +135,9 @@ class Client:
         )
         self.plugins.hook.smsbridge_before_send(send=outgoing)
         if not isinstance(outgoing.message, Message):
-            raise ConfigurationError("a smsbridge_before_send hook set send.message to a non-Message")
+            raise ConfigurationError(
+                "a smsbridge_before_send hook set send.message to a non-Message"
+            )
         # A hook may have changed the text, so it is checked again.
         segments = check_message(outgoing.message, caps, name, self.max_segments)
         _log.info(
@@ -140,9 +151,9 @@ class Client:
         )
         return outgoing, segments, prepared
 
-    def _batches(self, outgoing: OutgoingSend, parts: int) -> tuple[
-        list[RecipientResult | None], list[list[int]]
-    ]:
+    def _batches(
+        self, outgoing: OutgoingSend, parts: int
+    ) -> tuple[list[RecipientResult | None], list[list[int]]]:
         """Pre-filled results for vetoed recipients, and the positions to send in batches."""
         slots: list[RecipientResult | None] = []
         pending: list[int] = []
@@ -184,7 +195,7 @@ class Client:
             )
         except SmsBridgeError as error:
             results = results_for_error(error, batch, parts)
-        except Exception as exc:  # noqa: BLE001 - a provider bug must not lose recipients
+        except Exception as exc:  # a provider bug must not lose recipients
             timer.crashed(exc, batch[0])
             results = results_for_error(unexpected_error(self.provider, exc), batch, parts)
         timer.done(results)
@@ -200,7 +211,7 @@ class Client:
             )
         except SmsBridgeError as error:
             results = results_for_error(error, batch, parts)
-        except Exception as exc:  # noqa: BLE001 - a provider bug must not lose recipients
+        except Exception as exc:  # a provider bug must not lose recipients
             timer.crashed(exc, batch[0])
             results = results_for_error(unexpected_error(self.provider, exc), batch, parts)
         timer.done(results)
@@ -221,7 +232,7 @@ class Client:
         :raises InvalidInputError: bad text or recipients, before any network I/O.
         """
         started = time.perf_counter()
-        options = {"sender": sender, "flash": flash, "udh": udh, "reference": reference}
+        options = MessageOptions(sender=sender, flash=flash, udh=udh, reference=reference)
         outgoing, segments, prepared = self._begin(message, recipients, options)
         slots, batches = self._batches(outgoing, segments.segments)
         numbers = outgoing.recipients
@@ -253,7 +264,7 @@ class Client:
     ) -> SendReport:
         """Async twin of :meth:`send`; requests run concurrently up to ``concurrency``."""
         started = time.perf_counter()
-        options = {"sender": sender, "flash": flash, "udh": udh, "reference": reference}
+        options = MessageOptions(sender=sender, flash=flash, udh=udh, reference=reference)
         outgoing, segments, prepared = self._begin(message, recipients, options)
         slots, batches = self._batches(outgoing, segments.segments)
         numbers = outgoing.recipients
@@ -263,9 +274,7 @@ class Client:
             positions = batches[index]
             batch = [numbers[p] for p in positions]
             async with limit:
-                results = await self._asend_batch(
-                    outgoing.message, batch, index, segments.segments
-                )
+                results = await self._asend_batch(outgoing.message, batch, index, segments.segments)
             for position, result in zip(positions, results, strict=True):
                 slots[position] = result
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 import attrs
@@ -22,7 +22,7 @@ __all__ = [
 ]
 
 
-def _text_is_sendable(_instance: object, _attribute: object, value: object) -> None:
+def _text_is_sendable(_instance: object, _attribute: object, value: Any) -> None:
     if not isinstance(value, str):
         raise InvalidMessageError(f"message text must be a str, not {type(value).__name__}")
     if not value.strip():
@@ -122,11 +122,15 @@ class RecipientResult:
         }
 
 
+def _as_results(results: Iterable[RecipientResult]) -> tuple[RecipientResult, ...]:
+    return tuple(results)
+
+
 @attrs.frozen
 class SendReport(Sequence[RecipientResult]):
     """One result per input recipient, in input order. Partial success is a normal report."""
 
-    results: tuple[RecipientResult, ...] = attrs.field(converter=tuple)
+    results: tuple[RecipientResult, ...] = attrs.field(converter=_as_results)
     provider: str = ""
 
     def __len__(self) -> int:

@@ -18,9 +18,9 @@ from smsbridge.exceptions import ConfigurationError
 from smsbridge.provider import BaseProvider
 
 __all__ = [
+    "ENTRY_POINT_GROUP",
     "ENV_BLOCKED_PLUGINS",
     "ENV_DISABLE_AUTOLOAD",
-    "ENTRY_POINT_GROUP",
     "PluginHost",
 ]
 

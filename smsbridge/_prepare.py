@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Literal
+from typing import Literal, TypedDict
 
 import attrs
 
@@ -12,9 +12,25 @@ from smsbridge.exceptions import InvalidMessageError, InvalidRecipientError
 from smsbridge.phone import normalize_recipients
 from smsbridge.segments import Segments, count_segments
 
-__all__ = ["DuplicatePolicy", "Prepared", "check_message", "coerce_message", "prepare"]
+__all__ = [
+    "DuplicatePolicy",
+    "MessageOptions",
+    "Prepared",
+    "check_message",
+    "coerce_message",
+    "prepare",
+]
 
 DuplicatePolicy = Literal["merge", "send_each"]
+
+
+class MessageOptions(TypedDict):
+    """The message options ``send`` takes beside a plain text."""
+
+    sender: str | None
+    flash: bool
+    udh: str | None
+    reference: str | None
 
 
 def coerce_message(
@@ -77,9 +93,7 @@ class Prepared:
         return results
 
 
-def prepare(
-    recipients: Iterable[str] | str, region: str, duplicates: DuplicatePolicy
-) -> Prepared:
+def prepare(recipients: Iterable[str] | str, region: str, duplicates: DuplicatePolicy) -> Prepared:
     """Normalise every recipient (raising one error that lists every bad one)."""
     # A bare string is one recipient: iterating it would send to each character.
     listed = [recipients] if isinstance(recipients, str) else list(recipients)

@@ -96,8 +96,7 @@ def checked_results(
         )
         return results_for_error(error, batch, segments)
     return [
-        result if result.segments else attrs.evolve(result, segments=segments)
-        for result in results
+        result if result.segments else attrs.evolve(result, segments=segments) for result in results
     ]
 
 

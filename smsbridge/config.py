@@ -46,6 +46,10 @@ class Secret:
         return bool(self._value)
 
 
+def _as_params(params: Mapping[str, str]) -> dict[str, str]:
+    return dict(params)
+
+
 @attrs.frozen(kw_only=True)
 class ProviderURL:
     """A parsed provider URL. ``str()`` and ``repr()`` never include the password."""
@@ -56,15 +60,13 @@ class ProviderURL:
     host: str | None = None
     port: int | None = None
     path: str = ""
-    params: Mapping[str, str] = attrs.field(factory=dict, converter=dict)
+    params: Mapping[str, str] = attrs.field(factory=dict, converter=_as_params)
 
     @classmethod
     def parse(cls, url: str) -> ProviderURL:
         """Parse ``url``; a malformed one raises :class:`ConfigurationError` without echoing it."""
         if not isinstance(url, str) or "://" not in url:
-            raise ConfigurationError(
-                "a provider URL looks like 'SCHEME://...', e.g. 'fake://'"
-            )
+            raise ConfigurationError("a provider URL looks like 'SCHEME://...', e.g. 'fake://'")
         try:
             parts = urlsplit(url)
             port = parts.port

@@ -15,8 +15,8 @@ from smsbridge._models import (
 )
 from smsbridge.config import ProviderURL
 from smsbridge.exceptions import ConfigurationError, ErrorCategory, error_for_category
-from smsbridge.segments import count_segments
 from smsbridge.provider import BaseProvider
+from smsbridge.segments import count_segments
 from smsbridge.testing._outbox import FakeOutbox
 from smsbridge.testing._outbox import outbox as default_outbox
 
@@ -103,4 +103,3 @@ class FakeProvider(BaseProvider):
             DeliveryReport(message_id=mid, status=self.outbox.delivery_of(mid))
             for mid in message_ids
         ]
-
