@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from types import TracebackType
 from typing import Final, Self
 
 import attrs
 import structlog
 
+from smsbridge._bulk import BulkProgress, BulkSummary, run_bulk
 from smsbridge._models import DeliveryReport, Message, RecipientResult, SendReport
 from smsbridge._plugins import PluginHost
 from smsbridge._prepare import (
@@ -22,6 +24,8 @@ from smsbridge._prepare import (
     coerce_message,
     prepare,
 )
+from smsbridge._ratelimit import RequestPacer
+from smsbridge._report import ReportWriter
 from smsbridge._send import (
     BatchTimer,
     OutgoingSend,
@@ -40,7 +44,7 @@ __all__ = ["Client"]
 _log = structlog.get_logger("smsbridge")
 
 # URL parameters the client takes for itself; the rest of the URL is the provider's.
-_CLIENT_PARAMS: Final = ("concurrency", "max_segments", "region")
+_CLIENT_PARAMS: Final = ("concurrency", "max_segments", "rate_limit", "region")
 
 
 def _positive(name: str, value: int) -> int:
@@ -65,6 +69,7 @@ class Client:
     :param duplicates: ``"merge"`` sends once to a number given twice and reports it at every
         position (``duplicate_of`` names the first); ``"send_each"`` sends once per occurrence.
     :param concurrency: how many provider requests of one send may run at once.
+    :param rate_limit: at most this many provider requests per second (None: no limit).
     :param plugins: extra plugin objects for this client only.
     :param autoload_plugins: load ``smsbridge`` entry points; default unless
         ``SMSBRIDGE_DISABLE_PLUGIN_AUTOLOAD`` is set.
@@ -79,6 +84,7 @@ class Client:
         max_segments: int | None = None,
         duplicates: DuplicatePolicy = "merge",
         concurrency: int | None = None,
+        rate_limit: float | None = None,
         plugins: Sequence[object] = (),
         autoload_plugins: bool | None = None,
     ) -> None:
@@ -102,6 +108,8 @@ class Client:
             concurrency = concurrency or url_options.int_param("concurrency", 4)
             max_segments = max_segments or url_options.int_param("max_segments", 10)
             region = region or params.get("region")
+            if "rate_limit" in params:
+                rate_limit = rate_limit or url_options.float_param("rate_limit", 1.0)
         if duplicates not in ("merge", "send_each"):
             raise ConfigurationError(
                 f"duplicates must be 'merge' or 'send_each', not {duplicates!r}"
@@ -111,6 +119,10 @@ class Client:
         self.max_segments = _positive("max_segments", max_segments or 10)
         self.concurrency = _positive("concurrency", concurrency or 4)
         self.duplicates: DuplicatePolicy = duplicates
+        if rate_limit is not None and (isinstance(rate_limit, bool) or not rate_limit > 0):
+            raise ConfigurationError(f"rate_limit must be a positive number, got {rate_limit!r}")
+        self.rate_limit = rate_limit
+        self._pacer = RequestPacer(rate_limit)
 
     def __repr__(self) -> str:
         return f"<Client provider={self.provider.name!r}>"
@@ -240,6 +252,7 @@ class Client:
         def run(index: int) -> None:
             positions = batches[index]
             batch = [numbers[p] for p in positions]
+            self._pacer.wait_blocking()
             results = self._send_batch(outgoing.message, batch, index, segments.segments)
             for position, result in zip(positions, results, strict=True):
                 slots[position] = result
@@ -274,12 +287,97 @@ class Client:
             positions = batches[index]
             batch = [numbers[p] for p in positions]
             async with limit:
+                await self._pacer.wait()
                 results = await self._asend_batch(outgoing.message, batch, index, segments.segments)
             for position, result in zip(positions, results, strict=True):
                 slots[position] = result
 
         await asyncio.gather(*(run(index) for index in range(len(batches))))
         return self._finish(outgoing, prepared, slots, started)
+
+    # -- campaigns ---------------------------------------------------------------------------
+
+    async def asend_bulk(
+        self,
+        message: Message | str,
+        recipients: Iterable[object],
+        *,
+        journal: str | Path | None = None,
+        report: str | Path | ReportWriter | None = None,
+        on_progress: Callable[[BulkProgress], None] | None = None,
+        rate_limit: float | None = None,
+        resend_unknown: bool = False,
+        sender: str | None = None,
+        flash: bool = False,
+        udh: str | None = None,
+        reference: str | None = None,
+    ) -> BulkSummary:
+        """Send to a stream of recipients of any length, with memory held flat.
+
+        Recipients are read lazily. Invalid ones are reported rejected (category
+        ``invalid_recipient``) instead of stopping the send; duplicates are sent once. With
+        ``journal`` (a SQLite file), an interrupted send started again with the same file
+        resumes: accepted recipients are not sent again, and those whose request was in flight
+        are reported ``unknown`` and listed by :meth:`Journal.unknown` rather than re-sent (pass
+        ``resend_unknown=True`` to decide otherwise). ``report`` (``.jsonl`` or ``.csv``)
+        receives one line per recipient as outcomes arrive.
+        """
+        msg = coerce_message(
+            message, **MessageOptions(sender=sender, flash=flash, udh=udh, reference=reference)
+        )
+        writer = ReportWriter(report) if isinstance(report, (str, Path)) else report
+        try:
+            return await run_bulk(
+                self,
+                msg,
+                recipients,
+                journal=journal,
+                report=writer,
+                on_progress=on_progress,
+                rate_limit=rate_limit,
+                resend_unknown=resend_unknown,
+            )
+        finally:
+            if writer is not None and writer is not report:
+                writer.close()
+
+    def send_bulk(
+        self,
+        message: Message | str,
+        recipients: Iterable[object],
+        *,
+        journal: str | Path | None = None,
+        report: str | Path | ReportWriter | None = None,
+        on_progress: Callable[[BulkProgress], None] | None = None,
+        rate_limit: float | None = None,
+        resend_unknown: bool = False,
+        sender: str | None = None,
+        flash: bool = False,
+        udh: str | None = None,
+        reference: str | None = None,
+    ) -> BulkSummary:
+        """Blocking twin of :meth:`asend_bulk` (runs its own event loop)."""
+
+        async def run() -> BulkSummary:
+            try:
+                return await self.asend_bulk(
+                    message,
+                    recipients,
+                    journal=journal,
+                    report=report,
+                    on_progress=on_progress,
+                    rate_limit=rate_limit,
+                    resend_unknown=resend_unknown,
+                    sender=sender,
+                    flash=flash,
+                    udh=udh,
+                    reference=reference,
+                )
+            finally:
+                # Async connections belong to this event loop, which ends here.
+                await self.provider.aclose()
+
+        return asyncio.run(run())
 
     # -- delivery status --------------------------------------------------------------------
 

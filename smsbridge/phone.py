@@ -16,7 +16,7 @@ import phonenumbers
 
 from smsbridge.exceptions import InvalidRecipientError, RecipientProblem
 
-__all__ = ["DEFAULT_REGION", "normalize_number", "normalize_recipients"]
+__all__ = ["DEFAULT_REGION", "check_number", "normalize_number", "normalize_recipients"]
 
 DEFAULT_REGION: Final = "IR"
 
@@ -27,7 +27,7 @@ _DIGITS: Final = str.maketrans(
 _MAX_INPUT_LENGTH: Final = 64
 
 
-def _problem(raw: object, region: str) -> tuple[str | None, str | None]:
+def check_number(raw: object, region: str = DEFAULT_REGION) -> tuple[str | None, str | None]:
     """The E.164 form of ``raw`` and no problem, or no number and the reason it is invalid."""
     if not isinstance(raw, str):
         return None, f"must be a str, not {type(raw).__name__}"
@@ -68,7 +68,7 @@ def normalize_number(raw: str, region: str = DEFAULT_REGION) -> str:
 
     :raises InvalidRecipientError: when ``raw`` is not a valid phone number.
     """
-    number, reason = _problem(raw, region)
+    number, reason = check_number(raw, region)
     if number is None:
         raise InvalidRecipientError([RecipientProblem(0, raw, reason or "invalid")])
     return number
@@ -85,7 +85,7 @@ def normalize_recipients(
     normalized: list[str] = []
     problems: list[RecipientProblem] = []
     for index, raw in enumerate(recipients, start):
-        number, reason = _problem(raw, region)
+        number, reason = check_number(raw, region)
         if number is None:
             problems.append(RecipientProblem(index, raw, reason or "invalid"))
         else:

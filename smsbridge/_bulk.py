@@ -1,0 +1,238 @@
+"""Campaign-scale sending: recipients streamed through a journal, requests run concurrently.
+
+Memory stays flat whatever the number of recipients: recipients are read in chunks into the
+journal, requests claim their recipients from it, and outcomes go back to it and to the report
+file. Nothing holds the whole list.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import tempfile
+import time
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import attrs
+import structlog
+
+from smsbridge._models import Message, RecipientResult, SendReport
+from smsbridge._prepare import check_message
+from smsbridge._ratelimit import RequestPacer
+from smsbridge._send import OutgoingSend
+from smsbridge.journal import Journal, JournalRow, JournalTotals
+from smsbridge.phone import check_number
+
+if TYPE_CHECKING:
+    from smsbridge._client import Client
+    from smsbridge._report import ReportWriter
+
+__all__ = ["BulkProgress", "BulkSummary", "run_bulk"]
+
+_log = structlog.get_logger("smsbridge")
+_CHUNK = 1000
+
+
+@attrs.frozen
+class BulkProgress:
+    """Where a bulk send stands; given to ``on_progress`` after every request."""
+
+    total: int
+    done: int
+    accepted: int
+    rejected: int
+    unknown: int
+
+
+@attrs.frozen
+class BulkSummary:
+    """The outcome of a bulk send, counted from its journal."""
+
+    totals: JournalTotals
+    elapsed: float
+    resumed: bool
+    """True when the journal already held this send."""
+    lost_in_flight: int
+    """Requests' recipients that were in flight when a previous run stopped (now unknown)."""
+    journal: Path | None
+    """The journal file, or None when a temporary one was used and removed."""
+
+
+def _enqueue(
+    journal: Journal, recipients: Iterable[object], region: str, report: ReportWriter | None
+) -> None:
+    """Give every input recipient a row, a chunk per commit; invalid ones are final at once."""
+    numbered: Iterator[tuple[int, object]] = enumerate(recipients)
+    skip = journal.row_count()  # rows from an interrupted earlier run are already there
+    if skip:
+        numbered = itertools.islice(numbered, skip, None)
+    while chunk := list(itertools.islice(numbered, _CHUNK)):
+        rows: list[tuple[int, str, str | None, str | None]] = []
+        for position, raw in chunk:
+            number, reason = check_number(raw, region)
+            rows.append((position, raw if isinstance(raw, str) else repr(raw), number, reason))
+        final = journal.add(rows)
+        if report is not None and final:
+            report.write(final)
+    journal.mark_enqueued()
+
+
+class _Dispatcher:
+    """Claims batches from the journal and sends them, ``concurrency`` at a time."""
+
+    def __init__(
+        self,
+        *,
+        client: Client,
+        message: Message,
+        journal: Journal,
+        report: ReportWriter | None,
+        on_progress: Callable[[BulkProgress], None] | None,
+        rate_limit: float | None,
+    ) -> None:
+        self.client = client
+        self.message = message
+        self.journal = journal
+        self.report = report
+        self.on_progress = on_progress
+        self.pacer = RequestPacer(rate_limit if rate_limit is not None else client.rate_limit)
+        self.batches = itertools.count()
+        self.counts = {"accepted": 0, "rejected": 0, "unknown": 0}
+        totals = journal.totals()
+        self.total = totals.total
+        self.done = totals.total - totals.pending
+
+    async def _send(self, claimed: list[tuple[int, str]]) -> list[RecipientResult]:
+        provider = self.client.provider
+        numbers = tuple(number for _, number in claimed)
+        outgoing = OutgoingSend(message=self.message, recipients=numbers, provider=provider.name)
+        self.client.plugins.hook.smsbridge_before_send(send=outgoing)
+        parts = check_message(
+            outgoing.message, provider.capabilities, provider.name, self.client.max_segments
+        ).segments
+        slots = [outgoing.vetoed_result(number, parts) for number in numbers]
+        to_send = [number for number, slot in zip(numbers, slots, strict=True) if slot is None]
+        if to_send:
+            sent = iter(
+                await self.client._asend_batch(outgoing.message, to_send, next(self.batches), parts)
+            )
+            slots = [slot if slot is not None else next(sent) for slot in slots]
+        results = [slot for slot in slots if slot is not None]
+        self.client.plugins.hook.smsbridge_after_send(
+            send=outgoing, report=SendReport(results, provider=provider.name)
+        )
+        return results
+
+    async def worker(self) -> None:
+        size = self.client.provider.capabilities.max_batch_size
+        while True:
+            # Wait for the rate limit before claiming: a claimed row counts as in flight.
+            await self.pacer.wait()
+            claimed = self.journal.claim(size)
+            if not claimed:
+                return
+            results = await self._send(claimed)
+            positions = [position for position, _ in claimed]
+            self.journal.complete(zip(positions, results, strict=True))
+            for result in results:
+                self.counts[result.status.value] += 1
+            self.done += len(results)
+            if self.report is not None:
+                self.report.write(
+                    [
+                        _row(position, result)
+                        for position, result in zip(positions, results, strict=True)
+                    ]
+                )
+            if self.on_progress is not None:
+                self.on_progress(BulkProgress(total=self.total, done=self.done, **self.counts))
+
+
+def _row(position: int, result: RecipientResult) -> JournalRow:
+    error = result.error
+    return JournalRow(
+        position=position,
+        raw=result.recipient,
+        recipient=result.recipient,
+        state=result.status.value,
+        message_id=result.message_id,
+        segments=result.segments,
+        category=None if error is None else error.category.value,
+        provider_code=None
+        if error is None or error.provider_code is None
+        else str(error.provider_code),
+        error=None if error is None else error.message,
+        duplicate_of=None,
+    )
+
+
+async def run_bulk(
+    client: Client,
+    message: Message,
+    recipients: Iterable[object],
+    *,
+    journal: str | Path | None = None,
+    report: ReportWriter | None = None,
+    on_progress: Callable[[BulkProgress], None] | None = None,
+    rate_limit: float | None = None,
+    resend_unknown: bool = False,
+) -> BulkSummary:
+    """Send ``message`` to a stream of recipients through a journal; see ``Client.asend_bulk``."""
+    started = time.perf_counter()
+    provider = client.provider
+    check_message(message, provider.capabilities, provider.name, client.max_segments)
+    scratch = None
+    if journal is None:
+        scratch = tempfile.TemporaryDirectory(prefix="smsbridge-")
+        journal = Path(scratch.name) / "journal.sqlite"
+    try:
+        with Journal(journal) as book:
+            resumed = book.bind(message, provider.name)
+            lost = book.recover() if resumed else 0
+            if resend_unknown:
+                book.requeue_unknown()
+            if not book.enqueued:
+                _enqueue(book, recipients, client.region, report)
+            dispatcher = _Dispatcher(
+                client=client,
+                message=message,
+                journal=book,
+                report=report,
+                on_progress=on_progress,
+                rate_limit=rate_limit,
+            )
+            _log.info(
+                "sms_bulk_started",
+                provider=provider.name,
+                recipients=dispatcher.total,
+                already_done=dispatcher.done,
+                resumed=resumed,
+                lost_in_flight=lost,
+            )
+            await asyncio.gather(*(dispatcher.worker() for _ in range(client.concurrency)))
+            if report is not None:
+                duplicates = book.duplicates()
+                while chunk := list(itertools.islice(duplicates, _CHUNK)):
+                    report.write(chunk)
+            totals = book.totals()
+        elapsed = time.perf_counter() - started
+        _log.info(
+            "sms_bulk_finished",
+            provider=provider.name,
+            accepted=totals.accepted,
+            rejected=totals.rejected,
+            unknown=totals.unknown,
+            duration_ms=round(elapsed * 1000, 2),
+        )
+        return BulkSummary(
+            totals=totals,
+            elapsed=elapsed,
+            resumed=resumed,
+            lost_in_flight=lost,
+            journal=None if scratch is not None else Path(journal),
+        )
+    finally:
+        if scratch is not None:
+            scratch.cleanup()
