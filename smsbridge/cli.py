@@ -1,0 +1,480 @@
+"""The ``smsbridge`` command: send SMS, list the providers, count segments.
+
+Only click is imported at the top, so ``smsbridge --help`` stays fast; the client, the plugins
+and structlog are imported inside the commands that need them. The exit statuses are the
+``EXIT_*`` constants below (documented in docs/cli.md). A user error prints one line on stderr,
+``smsbridge: error: ...``, never a traceback; the provider URL is never echoed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import sys
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Final, NamedTuple
+
+import click
+
+if TYPE_CHECKING:
+    from smsbridge._client import Client
+    from smsbridge._models import SendReport
+    from smsbridge.exceptions import InvalidRecipientError, SmsBridgeError
+
+__all__ = [
+    "EXIT_CONFIGURATION",
+    "EXIT_INVALID_INPUT",
+    "EXIT_OK",
+    "EXIT_PARTIAL",
+    "EXIT_PROVIDER_FAILURE",
+    "EXIT_UNEXPECTED",
+    "CliError",
+    "ConfigError",
+    "ProviderFailure",
+    "UnexpectedError",
+    "cli",
+    "main",
+]
+
+EXIT_OK: Final = 0
+"""Every recipient was accepted."""
+EXIT_UNEXPECTED: Final = 1
+"""A bug or an unforeseen failure (``--debug`` shows the traceback)."""
+EXIT_INVALID_INPUT: Final = 2
+"""Bad numbers, bad text, a malformed ``--to-file``, a usage error; nothing was sent."""
+EXIT_CONFIGURATION: Final = 3
+"""No provider URL, a bad or unknown one, missing credentials, a broken plugin."""
+EXIT_PARTIAL: Final = 4
+"""Some recipients were accepted, others rejected or of unknown outcome."""
+EXIT_PROVIDER_FAILURE: Final = 5
+"""No recipient was accepted."""
+
+_PROG: Final = "smsbridge"
+_SECRETS: Final = "smsbridge.secrets"  # ctx.meta key: strings to scrub from error lines
+_SHOWN_PROBLEMS: Final = 20
+
+
+class CliError(click.ClickException):
+    """A user error: one line on stderr and exit status 2 (invalid input)."""
+
+    exit_code = EXIT_INVALID_INPUT
+
+
+class ConfigError(CliError):
+    """The provider configuration is missing or wrong: exit status 3."""
+
+    exit_code = EXIT_CONFIGURATION
+
+
+class ProviderFailure(CliError):
+    """A provider error escaped the report (e.g. from a hook): exit status 5."""
+
+    exit_code = EXIT_PROVIDER_FAILURE
+
+
+class UnexpectedError(CliError):
+    """A bug or an unforeseen failure, shown in one line unless ``--debug``: exit status 1."""
+
+    exit_code = EXIT_UNEXPECTED
+
+
+class _Settings(NamedTuple):
+    verbose: int
+    debug: bool
+
+
+def _one_line(message: str) -> str:
+    return f"{_PROG}: error: " + " ".join(message.split())
+
+
+class _Group(click.Group):
+    """Turns every error into one stderr line and an exit status, in one place."""
+
+    def main(
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        windows_expand_args: bool = True,
+        **extra: Any,
+    ) -> Any:
+        try:
+            value = super().main(
+                args,
+                prog_name,
+                complete_var,
+                standalone_mode=False,
+                windows_expand_args=windows_expand_args,
+                **extra,
+            )
+            code = value if isinstance(value, int) else EXIT_OK
+        except click.UsageError as exc:
+            hint = f" (see '{exc.ctx.command_path} --help')" if exc.ctx is not None else ""
+            click.echo(_one_line(exc.format_message() + hint), err=True)
+            code = exc.exit_code
+        except click.ClickException as exc:
+            click.echo(_one_line(exc.format_message()), err=True)
+            code = exc.exit_code
+        except click.Abort:
+            click.echo(_one_line("aborted"), err=True)
+            code = EXIT_UNEXPECTED
+        except BrokenPipeError:
+            # The reader went away (`smsbridge send ... | head`): say nothing, and point stdout
+            # at devnull so the interpreter's final flush does not complain either.
+            with contextlib.suppress(OSError, ValueError):
+                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            code = EXIT_UNEXPECTED
+        if not standalone_mode:
+            return code
+        sys.exit(code)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        from smsbridge.exceptions import (
+            ConfigurationError,
+            InvalidInputError,
+            InvalidRecipientError,
+            ProviderError,
+            SmsBridgeError,
+        )
+
+        try:
+            return super().invoke(ctx)
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except OSError as exc:
+            if exc.errno == errno.EPIPE:
+                raise BrokenPipeError(*exc.args) from exc
+            self._unexpected(ctx, exc)
+            raise
+        except InvalidRecipientError as exc:
+            raise CliError(_describe_recipients(exc, ctx.meta.get(_ORIGINS))) from exc
+        except SmsBridgeError as exc:
+            kind: type[CliError] = UnexpectedError
+            if isinstance(exc, InvalidInputError):
+                kind = CliError
+            elif isinstance(exc, ConfigurationError):
+                kind = ConfigError
+            elif isinstance(exc, ProviderError):
+                kind = ProviderFailure
+            raise kind(_scrub(ctx, _error_text(exc))) from exc
+        except Exception as exc:
+            import pluggy
+
+            if isinstance(exc, pluggy.PluginValidationError):
+                raise ConfigError(_scrub(ctx, f"plugin error: {exc}")) from exc
+            self._unexpected(ctx, exc)
+            raise
+
+    @staticmethod
+    def _unexpected(ctx: click.Context, exc: Exception) -> None:
+        """Raise a one-line error for ``exc``, unless ``--debug`` wants the traceback."""
+        settings = ctx.obj
+        if isinstance(settings, _Settings) and settings.debug:
+            return
+        text = f"unexpected {type(exc).__name__}: {exc} (run '{_PROG} --debug ...' for details)"
+        raise UnexpectedError(_scrub(ctx, text)) from exc
+
+
+_ORIGINS: Final = "smsbridge.recipient_origins"  # ctx.meta key: where each recipient came from
+
+
+def _scrub(ctx: click.Context, text: str) -> str:
+    for secret in ctx.meta.get(_SECRETS, ()):
+        text = text.replace(secret, "********")
+    return text
+
+
+def _error_text(exc: SmsBridgeError) -> str:
+    return exc.message if exc.provider is None else f"{exc.provider}: {exc.message}"
+
+
+def _describe_recipients(exc: InvalidRecipientError, origins: Sequence[str] | None) -> str:
+    """The core's error, with each position named by where it came from (--to, file line)."""
+    problems = exc.problems
+    if not problems or not origins:
+        return exc.message
+    shown = "; ".join(
+        f"{origins[p.index] if p.index < len(origins) else f'#{p.index}'} {p.raw!r}: {p.reason}"
+        for p in problems[:_SHOWN_PROBLEMS]
+    )
+    more = len(problems) - _SHOWN_PROBLEMS
+    noun = "recipient" if len(problems) == 1 else "recipients"
+    return f"{len(problems)} invalid {noun}: {shown}" + (f" (and {more} more)" if more > 0 else "")
+
+
+@contextlib.contextmanager
+def _library_logging(verbose: int) -> Iterator[None]:
+    """Route structlog to stderr (WARNING, -v INFO, -vv DEBUG); restore it afterwards."""
+    import logging
+
+    import structlog
+
+    level = (logging.WARNING, logging.INFO)[verbose] if verbose < 2 else logging.DEBUG
+    previous = structlog.get_config() if structlog.is_configured() else None
+    structlog.configure(
+        processors=[
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso"),
+            # Plain tracebacks: rich's default would print local variables, secrets included.
+            structlog.dev.ConsoleRenderer(
+                colors=False, exception_formatter=structlog.dev.plain_traceback
+            ),
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(level),
+        # sys.stderr is looked up per event, so a replaced stream (tests) is honoured.
+        logger_factory=lambda *_: structlog.PrintLogger(sys.stderr),
+        cache_logger_on_first_use=False,
+    )
+    try:
+        yield
+    finally:
+        if previous is None:
+            structlog.reset_defaults()
+        else:
+            structlog.configure(**previous)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("-v", "--verbose", count=True, help="Show library logs on stderr (-vv: debug).")
+@click.option("--debug", is_flag=True, help="Show a traceback for unexpected errors.")
+@click.version_option(package_name="smsbridge", prog_name=_PROG)
+@click.pass_context
+def cli(ctx: click.Context, verbose: int, debug: bool) -> None:
+    """Send SMS through any smsbridge provider (see docs/cli.md)."""
+    ctx.obj = _Settings(verbose=verbose, debug=debug)
+    ctx.with_resource(_library_logging(verbose))
+
+
+# -- send ------------------------------------------------------------------------------------
+
+
+def _numbers_from_file(path: str) -> Iterator[tuple[str, str]]:
+    """``(number, origin)`` for each number line; blank lines and ``#`` comments are skipped."""
+    try:
+        with open(path, "rb") as handle:
+            for lineno, raw in enumerate(handle, 1):
+                where = f"--to-file {path}: line {lineno}"
+                if b"\0" in raw:
+                    raise CliError(f"{where} is binary, not text")
+                try:
+                    line = raw.decode("utf-8-sig" if lineno == 1 else "utf-8")
+                except UnicodeDecodeError:
+                    raise CliError(f"{where} is not UTF-8 text") from None
+                number = line.split("#", 1)[0].strip()
+                if number:
+                    yield number, f"{path} line {lineno}"
+    except OSError as exc:
+        raise CliError(f"--to-file {path}: cannot read it ({exc.strerror or exc})") from exc
+
+
+def _collect_recipients(ctx: click.Context, to: Sequence[str], to_file: str | None) -> list[str]:
+    """Every recipient, ``--to`` first, then ``--to-file``; where each came from goes in meta."""
+    numbers = list(to)
+    origins = [f"--to #{i}" for i in range(1, len(to) + 1)]
+    if to_file is not None:
+        before = len(numbers)
+        for number, origin in _numbers_from_file(to_file):
+            numbers.append(number)
+            origins.append(origin)
+        if len(numbers) == before:
+            raise CliError(f"--to-file {to_file}: the file holds no phone numbers")
+    if not numbers:
+        raise CliError("no recipients: give --to NUMBER or --to-file FILE")
+    ctx.meta[_ORIGINS] = origins
+    return numbers
+
+
+def _read_text(text: str | None) -> str:
+    """``--text``, or the text on stdin when it is absent or ``-`` (one final newline dropped)."""
+    if text is not None and text != "-":
+        return text
+    stream = sys.stdin
+    if stream is None or (text is None and stream.isatty()):
+        raise CliError("no text: give --text TEXT or pipe the text on stdin")
+    try:
+        value = stream.buffer.read().decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise CliError("the text on stdin is not UTF-8") from None
+    return value.removesuffix("\n").removesuffix("\r")
+
+
+def _secrets_of(url: str) -> list[str]:
+    """The URL and its password, to scrub from any error line."""
+    from urllib.parse import unquote, urlsplit
+
+    secrets = [url]
+    with contextlib.suppress(ValueError):
+        password: str | None = urlsplit(url).password
+        if password:
+            secrets += [password, unquote(password)]
+    return sorted(set(secrets), key=len, reverse=True)
+
+
+def _make_client(
+    ctx: click.Context, url: str | None, region: str | None, max_segments: int | None
+) -> Client:
+    if url is None or not url.strip():
+        raise ConfigError(
+            "no provider configured: give --url URL or set SMSBRIDGE_URL (e.g. fake://)"
+        )
+    ctx.meta[_SECRETS] = _secrets_of(url)
+    if region is not None:
+        import phonenumbers
+
+        if region.upper() not in phonenumbers.SUPPORTED_REGIONS:
+            raise CliError(f"--region {region!r} is not a known region code such as IR or DE")
+    from smsbridge._client import Client
+
+    return Client(url.strip(), region=region, max_segments=max_segments)
+
+
+def _exit_code(report: SendReport) -> int:
+    if report.all_accepted:
+        return EXIT_OK
+    return EXIT_PARTIAL if report.accepted else EXIT_PROVIDER_FAILURE
+
+
+def _table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
+    widths = [max(len(row[i]) for row in [headers, *rows]) for i in range(len(headers))]
+    return [
+        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+        for row in [headers, *rows]
+    ]
+
+
+def _print_report(report: SendReport, as_json: bool) -> None:
+    if as_json:
+        import json
+
+        click.echo(json.dumps(report.to_dict(), ensure_ascii=False))
+        return
+    rows = []
+    for position, result in enumerate(report, 1):
+        error = result.error
+        rows.append(
+            [
+                str(position),
+                result.recipient,
+                result.status.value,
+                str(result.segments),
+                result.message_id or "-",
+                "" if error is None else f"{error.category.value}: {error.message}",
+            ]
+        )
+    for line in _table(["#", "RECIPIENT", "STATUS", "SEGMENTS", "MESSAGE ID", "ERROR"], rows):
+        click.echo(line)
+    click.echo(
+        f"{len(report)} recipients: {report.accepted} accepted, "
+        f"{report.rejected} rejected, {report.unknown} unknown"
+    )
+
+
+@cli.command()
+@click.option("--to", "to", multiple=True, metavar="NUMBER", help="A recipient; repeatable.")
+@click.option(
+    "--to-file",
+    metavar="FILE",
+    help="A file of recipients, one a line; blank lines and # comments are skipped.",
+)
+@click.option("--text", metavar="TEXT", help="The message; read from stdin when absent or '-'.")
+@click.option("--from", "sender", metavar="SENDER", help="The sender line or name.")
+@click.option("--flash", is_flag=True, help="Send as a flash message.")
+@click.option(
+    "--url",
+    envvar="SMSBRIDGE_URL",
+    metavar="URL",
+    help="Provider URL such as fake://; defaults to $SMSBRIDGE_URL (safer for passwords).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the report as one JSON object.")
+@click.option("--region", metavar="CC", help="How local numbers are read (default IR).")
+@click.option(
+    "--max-segments",
+    type=click.IntRange(min=1),
+    metavar="N",
+    help="Refuse texts longer than N parts (default 10).",
+)
+@click.pass_context
+def send(  # noqa: PLR0917 - click passes every option by keyword
+    ctx: click.Context,
+    to: tuple[str, ...],
+    to_file: str | None,
+    text: str | None,
+    sender: str | None,
+    flash: bool,
+    url: str | None,
+    as_json: bool,
+    region: str | None,
+    max_segments: int | None,
+) -> None:
+    """Send one text to every recipient and print a report."""
+    recipients = _collect_recipients(ctx, to, to_file)
+    body = _read_text(text)
+    with _make_client(ctx, url, region, max_segments) as client:
+        report = client.send(body, recipients, sender=sender, flash=flash)
+    _print_report(report, as_json)
+    ctx.exit(_exit_code(report))
+
+
+# -- providers, segments ---------------------------------------------------------------------
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def providers(as_json: bool) -> None:
+    """List the providers that are installed, with what they can do."""
+    import attrs
+
+    from smsbridge._plugins import PluginHost
+
+    found = [
+        (scheme, f"{cls.__module__}.{cls.__qualname__}", attrs.asdict(cls.capabilities))
+        for scheme, cls in sorted(PluginHost().provider_classes().items())
+    ]
+    if as_json:
+        import json
+
+        listed = [{"scheme": s, "class": c, "capabilities": caps} for s, c, caps in found]
+        click.echo(json.dumps({"providers": listed}, ensure_ascii=False))
+        return
+    fields = ["max_batch_size", "flash", "udh", "delivery_status", "unicode"]
+    rows = [[scheme, name, *(_yes_no(caps[f]) for f in fields)] for scheme, name, caps in found]
+    headers = ["SCHEME", "CLASS", "BATCH", "FLASH", "UDH", "DELIVERY STATUS", "UNICODE"]
+    for line in _table(headers, rows):
+        click.echo(line)
+
+
+def _yes_no(value: object) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value)
+
+
+@cli.command()
+@click.argument("text", required=False)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def segments(text: str | None, as_json: bool) -> None:
+    """Show how TEXT would be sent: encoding, units and SMS parts (stdin when absent or '-')."""
+    from smsbridge.segments import count_segments
+
+    counted = count_segments(_read_text(text))
+    fields = {
+        "encoding": counted.encoding,
+        "units": counted.units,
+        "segments": counted.segments,
+        "per_segment": counted.per_segment,
+        "remaining": counted.remaining,
+    }
+    if as_json:
+        import json
+
+        click.echo(json.dumps(fields))
+        return
+    for name, value in fields.items():
+        click.echo(f"{name.replace('_', ' ')}: {value}")
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """The console script ``smsbridge``."""
+    cli.main(args=argv, prog_name=_PROG)
