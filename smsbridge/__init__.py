@@ -1,5 +1,6 @@
 """smsbridge: one provider-neutral way to send SMS, providers as plugins, a fake for tests."""
 
+from smsbridge._bulk import BulkProgress, BulkSummary
 from smsbridge._client import Client
 from smsbridge._models import (
     Capabilities,
@@ -45,6 +46,8 @@ __all__ = [
     "AccountRestrictedError",
     "AuthenticationError",
     "BaseProvider",
+    "BulkProgress",
+    "BulkSummary",
     "Capabilities",
     "Client",
     "ConfigurationError",

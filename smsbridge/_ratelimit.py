@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
+from collections.abc import Callable
 
 __all__ = ["RequestPacer"]
 
@@ -16,17 +17,20 @@ class RequestPacer:
     send from reserving the same slot.
     """
 
-    def __init__(self, per_second: float | None) -> None:
+    def __init__(
+        self, per_second: float | None, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         if per_second is not None and per_second <= 0:
             raise ValueError("a rate limit must be a positive number of requests per second")
         self.interval = 0.0 if per_second is None else 1.0 / per_second
+        self._clock = clock
         self._next = 0.0
         self._lock = threading.Lock()
 
     def _reserve(self) -> float:
         """Seconds to wait before the caller's request may start."""
         with self._lock:
-            now = time.monotonic()
+            now = self._clock()
             start = max(now, self._next)
             self._next = start + self.interval
             return start - now

@@ -1,0 +1,286 @@
+"""Campaign sends through the journal: streaming, resume, reports, rate limit (fake provider)."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import json
+import tracemalloc
+from collections.abc import Sequence
+from pathlib import Path
+
+import pytest
+
+from smsbridge import (
+    BaseProvider,
+    BulkProgress,
+    Capabilities,
+    Client,
+    ConfigurationError,
+    ErrorCategory,
+    Message,
+    RecipientResult,
+    SendStatus,
+    hookimpl,
+)
+from smsbridge.journal import Journal
+from smsbridge.testing import FakeOutbox, FakeProvider
+
+
+def numbers(count: int, start: int = 1_000_000) -> list[str]:
+    """Distinct valid Iranian mobiles in local form, clear of the fake's magic numbers."""
+    return [f"0912{start + i:07d}" for i in range(count)]
+
+
+class Interrupt(BaseException):
+    """Stands for Ctrl-C or a crash: it is not an Exception, so nothing catches it."""
+
+
+class CrashingProvider(FakeProvider):
+    """A fake that dies on request ``crash_on`` after the provider took it (reply lost)."""
+
+    def __init__(self, outbox: FakeOutbox, crash_on: int) -> None:
+        super().__init__(outbox=outbox, batch_size=10)
+        self.crash_on = crash_on
+
+    def send(self, message: Message, recipients: Sequence[str]) -> list[RecipientResult]:
+        results = super().send(message, recipients)
+        if self.requests == self.crash_on:
+            raise Interrupt
+        return results
+
+
+class CountingProvider(BaseProvider):
+    """Accepts everything and remembers only how many it took."""
+
+    scheme = "counting"
+    capabilities = Capabilities(max_batch_size=100)
+
+    def __init__(self) -> None:
+        self.sent = 0
+
+    async def asend(self, message: Message, recipients: Sequence[str]) -> list[RecipientResult]:
+        self.sent += len(recipients)
+        return [
+            RecipientResult(recipient=n, status=SendStatus.ACCEPTED, message_id=f"id-{n}")
+            for n in recipients
+        ]
+
+
+@pytest.fixture
+def outbox() -> FakeOutbox:
+    return FakeOutbox()
+
+
+class TestStreaming:
+    """Recipients are read lazily and every one of them ends up in the journal."""
+
+    def test_every_recipient_is_sent_once_and_counted(self, outbox: FakeOutbox) -> None:
+        """A generator of 250 numbers goes out in 10-recipient requests, each number once."""
+        client = Client(provider=FakeProvider(outbox=outbox, batch_size=10), concurrency=3)
+        summary = client.send_bulk("campaign", (n for n in numbers(250)))
+        assert summary.totals.accepted == 250
+        assert summary.totals.total == 250
+        assert sorted(outbox.recipients) == sorted(f"+98{n[1:]}" for n in numbers(250))
+        assert client.provider.requests == 25  # type: ignore[attr-defined]
+        assert summary.journal is None  # a temporary journal was used and removed
+
+    def test_invalid_and_duplicate_recipients_are_reported_not_dropped(
+        self, outbox: FakeOutbox, tmp_path: Path
+    ) -> None:
+        """Invalid numbers are rejected with their reason; a duplicate is sent once."""
+        given = [*numbers(3), "not-a-number", numbers(1)[0]]
+        client = Client(provider=FakeProvider(outbox=outbox))
+        summary = client.send_bulk("hi", given, journal=tmp_path / "j.sqlite")
+        assert len(outbox) == 3
+        with Journal(tmp_path / "j.sqlite") as journal:
+            rows = list(journal.rows())
+        assert [row.position for row in rows] == [0, 1, 2, 3, 4]
+        assert rows[3].state == "rejected"
+        assert rows[3].category == ErrorCategory.INVALID_RECIPIENT.value
+        assert rows[3].error == "contains letters"
+        assert rows[4].duplicate_of == 0
+        assert rows[4].state == "accepted"
+        assert rows[4].message_id == rows[0].message_id
+        assert (summary.totals.accepted, summary.totals.rejected) == (4, 1)
+
+    def test_memory_stays_flat_as_the_recipient_count_grows(self) -> None:
+        """Peak Python allocations for 20,000 recipients stay near those for 2,000."""
+
+        def peak(count: int) -> int:
+            # The fake's outbox keeps every message by design, so a provider that keeps
+            # nothing isolates what smsbridge itself holds.
+            provider = CountingProvider()
+            client = Client(provider=provider)
+            tracemalloc.start()
+            client.send_bulk(
+                "flat", (f"+98912{i:07d}" for i in range(2_000_000, 2_000_000 + count))
+            )
+            _, top = tracemalloc.get_traced_memory()
+            tracemalloc.stop()
+            assert provider.sent == count
+            return top
+
+        small, large = peak(2_000), peak(20_000)
+        assert large < small * 1.5, (small, large)
+
+
+class TestResume:
+    """An interrupted send resumes from its journal without sending anything twice."""
+
+    def test_interrupt_then_resume_sends_nobody_twice(
+        self, outbox: FakeOutbox, tmp_path: Path
+    ) -> None:
+        """The in-flight request becomes unknown; the rest is sent on resume."""
+        journal = tmp_path / "campaign.sqlite"
+        given = numbers(95)
+        crashing = Client(provider=CrashingProvider(outbox, crash_on=4), concurrency=1)
+        with pytest.raises(Interrupt):
+            crashing.send_bulk("hello", given, journal=journal)
+        assert len(outbox) == 40  # four requests reached the provider
+
+        resumed = Client(provider=FakeProvider(outbox=outbox, batch_size=10), concurrency=2)
+        summary = resumed.send_bulk("hello", given, journal=journal)
+
+        assert summary.resumed
+        assert summary.lost_in_flight == 10
+        counts: dict[str, int] = {}
+        for number in outbox.recipients:
+            counts[number] = counts.get(number, 0) + 1
+        assert set(counts.values()) == {1}, "somebody received the message twice"
+        assert len(counts) == 95, "somebody was skipped"
+        assert (summary.totals.accepted, summary.totals.unknown) == (85, 10)
+        with Journal(journal) as book:
+            unknown = list(book.unknown())
+        assert [row.position for row in unknown] == list(range(30, 40))
+        assert {row.category for row in unknown} == {"outcome_unknown"}
+
+    def test_resend_unknown_is_the_callers_explicit_choice(
+        self, outbox: FakeOutbox, tmp_path: Path
+    ) -> None:
+        """Unknown rows are re-sent only with ``resend_unknown=True``."""
+        journal = tmp_path / "j.sqlite"
+        outbox.lose_next_reply()
+        client = Client(provider=FakeProvider(outbox=outbox, batch_size=5))
+        first = client.send_bulk("x", numbers(10), journal=journal)
+        assert first.totals.unknown == 5
+        again = client.send_bulk("x", numbers(10), journal=journal)
+        assert again.totals.unknown == 5
+        assert len(outbox) == 10
+        settled = client.send_bulk("x", numbers(10), journal=journal, resend_unknown=True)
+        assert settled.totals.accepted == 10
+        assert len(outbox) == 15
+
+    def test_retryable_rejections_are_sent_again_on_resume(
+        self, outbox: FakeOutbox, tmp_path: Path
+    ) -> None:
+        """``provider_unavailable`` means nothing went out, so a resume sends it again."""
+        journal = tmp_path / "j.sqlite"
+        outbox.fail_next(ErrorCategory.PROVIDER_UNAVAILABLE)
+        client = Client(provider=FakeProvider(outbox=outbox, batch_size=5), concurrency=1)
+        assert client.send_bulk("x", numbers(10), journal=journal).totals.rejected == 5
+        assert client.send_bulk("x", numbers(10), journal=journal).totals.accepted == 10
+        assert len(outbox) == 10
+
+    def test_a_journal_of_another_message_is_refused(
+        self, outbox: FakeOutbox, tmp_path: Path
+    ) -> None:
+        """Resuming with a different text is a configuration error, before any send."""
+        journal = tmp_path / "j.sqlite"
+        client = Client(provider=FakeProvider(outbox=outbox))
+        client.send_bulk("first campaign", numbers(3), journal=journal)
+        outbox.clear()
+        with pytest.raises(ConfigurationError, match="different message"):
+            client.send_bulk("second campaign", numbers(3), journal=journal)
+        outbox.assert_nothing_sent()
+
+
+class TestReport:
+    """The per-recipient report is written as outcomes arrive."""
+
+    @pytest.mark.parametrize("suffix", [".jsonl", ".csv"])
+    def test_report_has_one_line_per_input_recipient(
+        self, outbox: FakeOutbox, tmp_path: Path, suffix: str
+    ) -> None:
+        """Accepted, invalid and duplicate recipients each get their line."""
+        report = tmp_path / f"report{suffix}"
+        given = [*numbers(12), "0912", numbers(1)[0]]
+        client = Client(provider=FakeProvider(outbox=outbox, batch_size=5))
+        client.send_bulk("hi", given, report=report)
+        if suffix == ".jsonl":
+            lines = [json.loads(line) for line in report.read_text("utf-8").splitlines()]
+        else:
+            with report.open(encoding="utf-8") as handle:
+                lines = list(csv.DictReader(handle))
+        assert sorted(int(line["position"]) for line in lines) == list(range(14))
+        by_position = {int(line["position"]): line for line in lines}
+        assert by_position[12]["status"] == "rejected"
+        assert by_position[13]["status"] == "accepted"
+        assert str(by_position[13]["duplicate_of"]) == "0"
+
+    def test_progress_is_reported_after_every_request(self, outbox: FakeOutbox) -> None:
+        """``on_progress`` sees the running count reach the total."""
+        seen: list[BulkProgress] = []
+        client = Client(provider=FakeProvider(outbox=outbox, batch_size=10), concurrency=1)
+        client.send_bulk("hi", numbers(35), on_progress=seen.append)
+        assert [p.done for p in seen] == [10, 20, 30, 35]
+        assert seen[-1].total == 35
+        assert seen[-1].accepted == 35
+
+
+class TestHooksInBulk:
+    """Plugins see each request of a bulk send."""
+
+    def test_opt_out_plugin_applies_to_bulk_sends(self, outbox: FakeOutbox) -> None:
+        """A recipient rejected by ``smsbridge_before_send`` is not sent and is reported."""
+        blocked = f"+98{numbers(1, start=1_000_003)[0][1:]}"
+
+        class OptOut:
+            @hookimpl
+            def smsbridge_before_send(self, send: object) -> None:
+                send.reject(blocked, "opted out")  # type: ignore[attr-defined]
+
+        client = Client(provider=FakeProvider(outbox=outbox, batch_size=4), plugins=[OptOut()])
+        summary = client.send_bulk("hi", numbers(8))
+        assert blocked not in outbox.recipients
+        assert (summary.totals.accepted, summary.totals.rejected) == (7, 1)
+
+
+class SlowProvider(BaseProvider):
+    """Counts how many requests run at once."""
+
+    scheme = "slow"
+    capabilities = Capabilities(max_batch_size=1)
+
+    def __init__(self) -> None:
+        self.running = 0
+        self.most = 0
+
+    async def asend(self, message: Message, recipients: Sequence[str]) -> list[RecipientResult]:
+        self.running += 1
+        self.most = max(self.most, self.running)
+        await asyncio.sleep(0.01)
+        self.running -= 1
+        return [
+            RecipientResult(recipient=n, status=SendStatus.ACCEPTED, message_id=n)
+            for n in recipients
+        ]
+
+
+class TestConcurrency:
+    """Requests of one bulk send run concurrently up to the client's limit."""
+
+    @pytest.mark.parametrize("limit", [1, 3])
+    def test_concurrency_limit_is_respected(self, limit: int) -> None:
+        """No more than ``concurrency`` requests are in flight at once, and it is reached."""
+        provider = SlowProvider()
+        Client(provider=provider, concurrency=limit).send_bulk("hi", numbers(12))
+        assert provider.most == limit
+
+
+def test_rate_limit_spaces_requests() -> None:
+    """At 50 requests per second, requests asked for at once start 20 ms apart."""
+    from smsbridge._ratelimit import RequestPacer
+
+    pacer = RequestPacer(50.0, clock=lambda: 100.0)
+    assert [pacer._reserve() for _ in range(4)] == pytest.approx([0.0, 0.02, 0.04, 0.06])
