@@ -5,17 +5,9 @@ Start one with ``Emulator().start()`` (or as a context manager), point a client 
 """
 
 from ._faults import Fault, FaultInjector, FaultRule
+from ._rules import DeliveryCode, SendCode, normalise_mobile
 from ._server import Emulator
-from ._state import (
-    Account,
-    DeliveryCode,
-    EmulatorState,
-    RequestRecord,
-    SendCode,
-    SendOutcome,
-    SentMessage,
-    normalise_mobile,
-)
+from ._state import Account, EmulatorState, RequestRecord, SendOutcome, SentMessage
 
 __all__ = [
     "Account",

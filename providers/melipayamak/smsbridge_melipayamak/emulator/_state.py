@@ -6,9 +6,7 @@ account, a filtered word, too little credit) instead of asking for a magic strin
 
 from __future__ import annotations
 
-import enum
 import itertools
-import re
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -18,65 +16,14 @@ import attrs
 
 from smsbridge.segments import count_segments
 
-__all__ = [
-    "Account",
-    "DeliveryCode",
-    "EmulatorState",
-    "RequestRecord",
-    "SendCode",
-    "SendOutcome",
-    "SentMessage",
-    "normalise_mobile",
-]
+from ._rules import LINK, DeliveryCode, SendCode, normalise_mobile
+
+__all__ = ["Account", "EmulatorState", "RequestRecord", "SendOutcome", "SentMessage"]
 
 # Real recIds are 15-19 digits; starting high keeps ours in that range while staying far
 # below 2**63 - 1, so they fit the WSDL's signed xsd:long.
 REC_ID_BASE: Final = 3_000_000_000_000_000_000
 _SECONDS_PER_DAY: Final = 86_400
-
-_MOBILE: Final = re.compile(r"(?:\+98|0098|98|0)?(9\d{9})")
-# A bare "name.tld" counts as a link only for common TLDs, so "e.g." or "3.14" do not trip it.
-_LINK: Final = re.compile(
-    r"https?://|www\.|\b[a-z0-9][a-z0-9-]*\.(?:com|net|org|ir|io|info|biz|me|co|app|dev|xyz|site|online)\b",
-    re.IGNORECASE,
-)
-
-
-class SendCode(enum.IntEnum):
-    """SendSms return codes (status_codes.md section 1; 8 comes from the AddUsance docs)."""
-
-    WRONG_CREDENTIALS = 0
-    OK = 1
-    NO_CREDIT = 2
-    DAILY_LIMIT = 3
-    VOLUME_LIMIT = 4
-    INVALID_SENDER = 5
-    MAINTENANCE = 6
-    FILTERED_WORD = 7
-    TOO_FEW_RECIPIENTS = 8
-    PUBLIC_LINE = 9
-    INACTIVE = 10
-    NOT_SENT = 11
-    DOCUMENTS_INCOMPLETE = 12
-    LINK = 14
-    OPT_OUT_MISSING = 15
-
-
-class DeliveryCode(enum.IntEnum):
-    """Delivery statuses returned by GetDeliveries and GetDeliveries2."""
-
-    INVALID_ID = -1  # GetDeliveries2 only: the recId is not a number.
-    SENT_TO_TELECOM = 0
-    DELIVERED = 1
-    NOT_DELIVERED = 2
-    REACHED_TELECOM = 8
-    UNKNOWN = 100
-
-
-def normalise_mobile(number: str) -> str | None:
-    """Return ``989xxxxxxxxx`` for a valid Iranian mobile in any usual spelling, else None."""
-    match = _MOBILE.fullmatch(number.strip())
-    return None if match is None else "98" + match.group(1)
 
 
 def _strings(value: Iterable[str]) -> set[str]:
@@ -212,7 +159,7 @@ class EmulatorState:
         folded = text.casefold()
         if any(word.casefold() in folded for word in self.filtered_words):
             return SendCode.FILTERED_WORD
-        if _LINK.search(text):
+        if LINK.search(text):
             return SendCode.LINK
         return None
 
