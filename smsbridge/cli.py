@@ -301,15 +301,17 @@ def _read_text(text: str | None) -> str:
 
 
 def _secrets_of(url: str) -> list[str]:
-    """The URL and its password, to scrub from any error line."""
+    """The URL's password (and the URL holding it), to scrub from any error line."""
     from urllib.parse import unquote, urlsplit
 
-    secrets = [url]
-    with contextlib.suppress(ValueError):
+    try:
         password: str | None = urlsplit(url).password
-        if password:
-            secrets += [password, unquote(password)]
-    return sorted(set(secrets), key=len, reverse=True)
+    except ValueError:
+        # Unparseable: the whole URL is the only thing known to hold the password, if any.
+        return [url]
+    if not password:
+        return []
+    return sorted({url, password, unquote(password)}, key=len, reverse=True)
 
 
 def _make_client(

@@ -542,3 +542,19 @@ class TestConsoleScript:
         assert proc.returncode == EXIT_CONFIGURATION
         assert len(proc.stderr.splitlines()) == 1
         assert SECRET not in proc.stdout + proc.stderr
+
+
+class TestScrubbing:
+    """Only secrets are scrubbed from error lines, so hints stay readable."""
+
+    def test_url_without_password_is_not_masked(
+        self, monkeypatch: pytest.MonkeyPatch, sms_outbox: FakeOutbox
+    ) -> None:
+        """An error that quotes a password-free URL keeps it."""
+
+        def crash(*_args: object, **_kwargs: object) -> object:
+            raise RuntimeError("cannot reach fake://")
+
+        monkeypatch.setattr("smsbridge._client.Client.send", crash)
+        line = assert_user_error(send("--to", GOOD, "--text", "hi"), EXIT_UNEXPECTED)
+        assert "cannot reach fake://" in line
