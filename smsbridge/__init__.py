@@ -1,44 +1,105 @@
 """smsbridge: one provider-neutral way to send SMS, providers as plugins, a fake for tests."""
 
-from smsbridge._bulk import BulkProgress, BulkSummary
-from smsbridge._client import Client
-from smsbridge._models import (
-    Capabilities,
-    DeliveryReport,
-    DeliveryStatus,
-    Message,
-    RecipientResult,
-    ResultError,
-    SendReport,
-    SendStatus,
-)
-from smsbridge._send import OutgoingSend
-from smsbridge.config import ProviderURL, Secret
-from smsbridge.exceptions import (
-    AccountRestrictedError,
-    AuthenticationError,
-    ConfigurationError,
-    ContentRejectedError,
-    ErrorCategory,
-    InsufficientCreditError,
-    InvalidInputError,
-    InvalidMessageError,
-    InvalidRecipientError,
-    OutcomeUnknownError,
-    ProviderError,
-    ProviderUnavailableError,
-    RateLimitedError,
-    RecipientProblem,
-    RecipientRejectedError,
-    SenderRejectedError,
-    SendVetoedError,
-    SmsBridgeError,
-    UnknownProviderError,
-)
-from smsbridge.hookspecs import hookimpl
-from smsbridge.phone import normalize_number
-from smsbridge.provider import BaseProvider
-from smsbridge.segments import Segments, count_segments
+import importlib as _importlib
+import typing as _typing
+
+if _typing.TYPE_CHECKING:
+    from smsbridge._bulk import BulkProgress, BulkSummary
+    from smsbridge._client import Client
+    from smsbridge._models import (
+        Capabilities,
+        DeliveryReport,
+        DeliveryStatus,
+        Message,
+        RecipientResult,
+        ResultError,
+        SendReport,
+        SendStatus,
+    )
+    from smsbridge._send import OutgoingSend
+    from smsbridge.config import ProviderURL, Secret
+    from smsbridge.exceptions import (
+        AccountRestrictedError,
+        AuthenticationError,
+        ConfigurationError,
+        ContentRejectedError,
+        ErrorCategory,
+        InsufficientCreditError,
+        InvalidInputError,
+        InvalidMessageError,
+        InvalidRecipientError,
+        OutcomeUnknownError,
+        ProviderError,
+        ProviderUnavailableError,
+        RateLimitedError,
+        RecipientProblem,
+        RecipientRejectedError,
+        SenderRejectedError,
+        SendVetoedError,
+        SmsBridgeError,
+        UnknownProviderError,
+    )
+    from smsbridge.hookspecs import hookimpl
+    from smsbridge.phone import normalize_number
+    from smsbridge.provider import BaseProvider
+    from smsbridge.segments import Segments, count_segments
+
+# Names resolve on first use (PEP 562), so `import smsbridge` and `smsbridge --help` stay fast:
+# phonenumbers, structlog and asyncio load only when something is sent.
+_EXPORTS: dict[str, str] = {
+    "AccountRestrictedError": "smsbridge.exceptions",
+    "AuthenticationError": "smsbridge.exceptions",
+    "BaseProvider": "smsbridge.provider",
+    "BulkProgress": "smsbridge._bulk",
+    "BulkSummary": "smsbridge._bulk",
+    "Capabilities": "smsbridge._models",
+    "Client": "smsbridge._client",
+    "ConfigurationError": "smsbridge.exceptions",
+    "ContentRejectedError": "smsbridge.exceptions",
+    "DeliveryReport": "smsbridge._models",
+    "DeliveryStatus": "smsbridge._models",
+    "ErrorCategory": "smsbridge.exceptions",
+    "InsufficientCreditError": "smsbridge.exceptions",
+    "InvalidInputError": "smsbridge.exceptions",
+    "InvalidMessageError": "smsbridge.exceptions",
+    "InvalidRecipientError": "smsbridge.exceptions",
+    "Message": "smsbridge._models",
+    "OutcomeUnknownError": "smsbridge.exceptions",
+    "OutgoingSend": "smsbridge._send",
+    "ProviderError": "smsbridge.exceptions",
+    "ProviderURL": "smsbridge.config",
+    "ProviderUnavailableError": "smsbridge.exceptions",
+    "RateLimitedError": "smsbridge.exceptions",
+    "RecipientProblem": "smsbridge.exceptions",
+    "RecipientRejectedError": "smsbridge.exceptions",
+    "RecipientResult": "smsbridge._models",
+    "ResultError": "smsbridge._models",
+    "Secret": "smsbridge.config",
+    "Segments": "smsbridge.segments",
+    "SendReport": "smsbridge._models",
+    "SendStatus": "smsbridge._models",
+    "SendVetoedError": "smsbridge.exceptions",
+    "SenderRejectedError": "smsbridge.exceptions",
+    "SmsBridgeError": "smsbridge.exceptions",
+    "UnknownProviderError": "smsbridge.exceptions",
+    "count_segments": "smsbridge.segments",
+    "hookimpl": "smsbridge.hookspecs",
+    "normalize_number": "smsbridge.phone",
+}
+
+
+def __getattr__(name: str) -> object:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'smsbridge' has no attribute {name!r}")
+    value = getattr(_importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_EXPORTS])
+
 
 __version__ = "0.1.0"
 

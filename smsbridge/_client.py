@@ -35,7 +35,7 @@ from smsbridge._send import (
 )
 from smsbridge.config import ProviderURL, url_from_env
 from smsbridge.exceptions import ConfigurationError, SmsBridgeError
-from smsbridge.phone import DEFAULT_REGION
+from smsbridge.phone import DEFAULT_REGION, is_known_region
 from smsbridge.provider import BaseProvider
 from smsbridge.segments import Segments
 
@@ -116,6 +116,8 @@ class Client:
             )
         self.provider = provider
         self.region = (region or DEFAULT_REGION).upper()
+        if not is_known_region(self.region):
+            raise ConfigurationError(f"unknown region {self.region!r}; use a code such as 'IR'")
         self.max_segments = _positive("max_segments", max_segments or 10)
         self.concurrency = _positive("concurrency", concurrency or 4)
         self.duplicates: DuplicatePolicy = duplicates

@@ -16,7 +16,13 @@ import phonenumbers
 
 from smsbridge.exceptions import InvalidRecipientError, RecipientProblem
 
-__all__ = ["DEFAULT_REGION", "check_number", "normalize_number", "normalize_recipients"]
+__all__ = [
+    "DEFAULT_REGION",
+    "check_number",
+    "is_known_region",
+    "normalize_number",
+    "normalize_recipients",
+]
 
 DEFAULT_REGION: Final = "IR"
 
@@ -61,6 +67,11 @@ _LENGTH_REASONS: Final = {
     phonenumbers.ValidationResult.INVALID_LENGTH: "wrong length",
     phonenumbers.ValidationResult.INVALID_COUNTRY_CODE: "unknown country code",
 }
+
+
+def is_known_region(region: str) -> bool:
+    """True when ``region`` is a two-letter region phonenumbers has numbering data for."""
+    return region.upper() in phonenumbers.SUPPORTED_REGIONS
 
 
 def normalize_number(raw: str, region: str = DEFAULT_REGION) -> str:

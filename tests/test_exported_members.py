@@ -20,8 +20,9 @@ class TestExportedMembers:
         """Every public name of the package is exported, and nothing else."""
         public = {
             name
-            for name, value in vars(smsbridge).items()
-            if not name.startswith("_") and not isinstance(value, types.ModuleType)
+            for name in dir(smsbridge)
+            if not name.startswith("_")
+            and not isinstance(getattr(smsbridge, name), types.ModuleType)
         }
         assert set(smsbridge.__all__) == public
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Self
 
+import attrs
+
 from smsbridge._models import (
     Capabilities,
     DeliveryReport,
@@ -27,13 +29,15 @@ class FakeProvider(BaseProvider):
     """A provider for tests and demos. ``fake://?batch_size=N`` sets its request size."""
 
     scheme = "fake"
+    capabilities = Capabilities(
+        max_batch_size=100, flash=True, udh=True, delivery_status=True, unicode=True
+    )
     outbox: FakeOutbox
 
     def __init__(self, *, outbox: FakeOutbox | None = None, batch_size: int = 100) -> None:
         self.outbox = outbox if outbox is not None else default_outbox
-        self.capabilities = Capabilities(
-            max_batch_size=batch_size, flash=True, udh=True, delivery_status=True, unicode=True
-        )
+        if batch_size != type(self).capabilities.max_batch_size:
+            self.capabilities = attrs.evolve(self.capabilities, max_batch_size=batch_size)
         self.requests = 0
         """How many provider requests this instance received (batches)."""
 
