@@ -100,9 +100,8 @@ class _Dispatcher:
         self.pacer = RequestPacer(rate_limit if rate_limit is not None else client.rate_limit)
         self.batches = itertools.count()
         self.counts = {"accepted": 0, "rejected": 0, "unknown": 0}
-        totals = journal.totals()
-        self.total = totals.total
-        self.done = totals.total - totals.pending
+        self.total = journal.row_count()
+        self.done = self.total - journal.pending_count()
 
     async def _send(self, claimed: list[tuple[int, str]]) -> list[RecipientResult]:
         provider = self.client.provider

@@ -315,7 +315,13 @@ def _secrets_of(url: str) -> list[str]:
 
 
 def _make_client(
-    ctx: click.Context, url: str | None, region: str | None, max_segments: int | None
+    ctx: click.Context,
+    url: str | None,
+    region: str | None,
+    max_segments: int | None,
+    *,
+    concurrency: int | None = None,
+    rate: float | None = None,
 ) -> Client:
     if url is None or not url.strip():
         raise ConfigError(
@@ -329,7 +335,13 @@ def _make_client(
             raise CliError(f"--region {region!r} is not a known region code such as IR or DE")
     from smsbridge._client import Client
 
-    return Client(url.strip(), region=region, max_segments=max_segments)
+    return Client(
+        url.strip(),
+        region=region,
+        max_segments=max_segments,
+        concurrency=concurrency,
+        rate_limit=rate,
+    )
 
 
 def _exit_code(report: SendReport) -> int:
@@ -397,6 +409,44 @@ def _print_report(report: SendReport, as_json: bool) -> None:
     metavar="N",
     help="Refuse texts longer than N parts (default 10).",
 )
+@click.option(
+    "--concurrency",
+    type=click.IntRange(min=1),
+    metavar="N",
+    help="Provider requests of this send that may run at once (default 4).",
+)
+@click.option(
+    "--rate",
+    type=click.FloatRange(min=0, min_open=True),
+    metavar="R",
+    help="At most R provider requests per second.",
+)
+@click.option(
+    "--journal",
+    metavar="FILE",
+    help="Stream through a SQLite journal; run again with the same FILE to resume.",
+)
+@click.option(
+    "--report",
+    metavar="FILE",
+    help="Write one line per recipient as outcomes arrive (.jsonl or .csv); streams.",
+)
+@click.option("--bulk", is_flag=True, help="Stream without a journal (implied by the two above).")
+@click.option(
+    "--skip-invalid",
+    is_flag=True,
+    help="In a streamed send, report invalid numbers as rejected instead of stopping.",
+)
+@click.option(
+    "--resend-unknown",
+    is_flag=True,
+    help="On resume, send again to recipients whose outcome is unknown (your decision).",
+)
+@click.option(
+    "--progress/--no-progress",
+    default=True,
+    help="Show progress on stderr in a streamed send (a bar on a terminal).",
+)
 @click.pass_context
 def send(  # noqa: PLR0917 - click passes every option by keyword
     ctx: click.Context,
@@ -409,14 +459,109 @@ def send(  # noqa: PLR0917 - click passes every option by keyword
     as_json: bool,
     region: str | None,
     max_segments: int | None,
+    concurrency: int | None,
+    rate: float | None,
+    journal: str | None,
+    report: str | None,
+    bulk: bool,
+    skip_invalid: bool,
+    resend_unknown: bool,
+    progress: bool,
 ) -> None:
-    """Send one text to every recipient and print a report."""
+    """Send one text to every recipient and print a report.
+
+    With --journal, --report or --bulk the recipients are streamed (memory stays flat for any
+    file size) and a summary is printed instead of a row per recipient.
+    """
+    if journal or report or bulk:
+        ctx.exit(
+            _send_streamed(
+                ctx,
+                to=to,
+                to_file=to_file,
+                text=text,
+                send_options={"sender": sender, "flash": flash},
+                client_options={
+                    "url": url,
+                    "region": region,
+                    "max_segments": max_segments,
+                    "concurrency": concurrency,
+                    "rate": rate,
+                },
+                journal=journal,
+                report=report,
+                skip_invalid=skip_invalid,
+                resend_unknown=resend_unknown,
+                progress=progress and not as_json,
+                as_json=as_json,
+            )
+        )
     recipients = _collect_recipients(ctx, to, to_file)
     body = _read_text(text)
-    with _make_client(ctx, url, region, max_segments) as client:
-        report = client.send(body, recipients, sender=sender, flash=flash)
-    _print_report(report, as_json)
-    ctx.exit(_exit_code(report))
+    with _make_client(ctx, url, region, max_segments, concurrency=concurrency, rate=rate) as client:
+        report_ = client.send(body, recipients, sender=sender, flash=flash)
+    _print_report(report_, as_json)
+    ctx.exit(_exit_code(report_))
+
+
+def _send_streamed(
+    ctx: click.Context,
+    *,
+    to: tuple[str, ...],
+    to_file: str | None,
+    text: str | None,
+    send_options: dict[str, object],
+    client_options: dict[str, Any],
+    journal: str | None,
+    report: str | None,
+    skip_invalid: bool,
+    resend_unknown: bool,
+    progress: bool,
+    as_json: bool,
+) -> int:
+    from smsbridge import _cli_bulk
+
+    def numbers() -> Iterator[tuple[str, str]]:
+        yield from ((n, f"--to #{i}") for i, n in enumerate(to, 1))
+        if to_file is not None:
+            yield from _numbers_from_file(to_file)
+
+    if not to and to_file is None:
+        raise CliError("no recipients: give --to NUMBER or --to-file FILE")
+    body = _read_text(text)
+    client = _make_client(ctx, **client_options)
+    with client:
+        if not skip_invalid:
+            _cli_bulk.validate_numbers(numbers(), client.region)
+        first = next(iter(numbers()), None)
+        if first is None:
+            raise CliError(f"--to-file {to_file}: the file holds no phone numbers")
+        summary = _cli_bulk.run_bulk_send(
+            client,
+            body,
+            (number for number, _ in numbers()),
+            journal=journal,
+            report=report,
+            resend_unknown=resend_unknown,
+            progress=progress,
+            as_json=as_json,
+            send_options=send_options,
+        )
+    totals = summary.totals
+    return _cli_bulk.exit_code_for(
+        totals.accepted, totals.total, EXIT_OK, EXIT_PARTIAL, EXIT_PROVIDER_FAILURE
+    )
+
+
+@cli.command()
+@click.argument("path", metavar="JOURNAL")
+@click.option("--unknown", "only_unknown", is_flag=True, help="List rows of unknown outcome.")
+@click.option("--json", "as_json", is_flag=True, help="JSON output (one object a line).")
+def journal(path: str, only_unknown: bool, as_json: bool) -> None:
+    """Show a bulk send's journal: totals, or the recipients to reconcile (--unknown)."""
+    from smsbridge import _cli_bulk
+
+    _cli_bulk.print_journal(path, only_unknown, as_json)
 
 
 # -- providers, segments ---------------------------------------------------------------------

@@ -169,6 +169,11 @@ class Journal:
         """How many input recipients have a row."""
         return int(self._db.execute("SELECT COUNT(*) FROM recipients").fetchone()[0])
 
+    def pending_count(self) -> int:
+        """How many rows are still to be sent (duplicates excluded: they follow their first)."""
+        query = "SELECT COUNT(*) FROM recipients WHERE state = 'pending'"
+        return int(self._db.execute(query).fetchone()[0])
+
     def add(self, rows: Sequence[tuple[int, str, str | None, str | None]]) -> list[JournalRow]:
         """Add input rows ``(position, raw, e164 or None, reason if invalid)`` in one commit.
 
