@@ -1,0 +1,93 @@
+"""Delivery status through GetDeliveries, progressing with the emulator's clock."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from meli_support import OPT_OUT, PASSWORD, CannedServer, ManualClock
+from smsbridge_melipayamak import MelipayamakProvider
+from smsbridge_melipayamak.emulator import Emulator
+
+import smsbridge
+from smsbridge import DeliveryStatus, Message
+from smsbridge.exceptions import UnknownProviderError
+
+
+def statuses(reports: list[smsbridge.DeliveryReport]) -> list[DeliveryStatus]:
+    return [report.status for report in reports]
+
+
+class TestDelivery:
+    """Statuses move from pending to delivered or failed as emulated time passes."""
+
+    def test_progress(
+        self, client: smsbridge.Client, emulator: Emulator, clock: ManualClock
+    ) -> None:
+        """sent to telecom (0) → reached telecom (8) → delivered (1) / not delivered (2)."""
+        emulator.state.unreachable = {"09120000002"}
+        report = client.send(f"hi {OPT_OUT}", ["+989120000001", "+989120000002"])
+        ids = report.message_ids
+        first = client.delivery_status(ids)
+        assert statuses(first) == [DeliveryStatus.PENDING] * 2
+        assert [r.provider_code for r in first] == [0, 0]
+        clock.now += emulator.state.delivery_delay * 0.75
+        middle = client.delivery_status(ids)
+        assert [r.provider_code for r in middle] == [8, 8]
+        assert statuses(middle) == [DeliveryStatus.PENDING] * 2
+        clock.now += emulator.state.delivery_delay
+        last = client.delivery_status(ids)
+        assert statuses(last) == [DeliveryStatus.DELIVERED, DeliveryStatus.FAILED]
+        assert [(r.message_id, r.provider_code) for r in last] == [(ids[0], 1), (ids[1], 2)]
+
+    def test_unknown_and_malformed_ids(self, provider: MelipayamakProvider) -> None:
+        """An id the service does not know is unknown (100); a non-number is never asked."""
+        reports = provider.delivery_status(["42", "not-an-id", "۱۲"])
+        assert statuses(reports) == [DeliveryStatus.UNKNOWN] * 3
+        assert [r.provider_code for r in reports] == [100, None, None]
+
+    def test_chunks_of_100(self, provider: MelipayamakProvider, emulator: Emulator) -> None:
+        """250 ids are asked in three GetDeliveries requests, answered in input order."""
+        ids = [str(n) for n in range(1000, 1250)]
+        reports = provider.delivery_status(ids)
+        assert [r.message_id for r in reports] == ids
+        calls = [r for r in emulator.state.requests if r.operation == "GetDeliveries"]
+        assert len(calls) == 3
+
+    def test_async(self, emulator: Emulator, clock: ManualClock) -> None:
+        """adelivery_status gives the same answers through the async client."""
+
+        async def go() -> list[smsbridge.DeliveryReport]:
+            async with MelipayamakProvider(
+                username="demo", password=PASSWORD, sender="50004001234567", endpoint=emulator.url
+            ) as meli:
+                results = await meli.asend(Message(text="hi"), ["+989120000001"])
+                clock.now += emulator.state.delivery_delay
+                return await meli.adelivery_status([results[0].message_id or ""])
+
+        assert statuses(asyncio.run(go())) == [DeliveryStatus.DELIVERED]
+
+    def test_wrong_credentials(self, emulator: Emulator) -> None:
+        """The empty answer for wrong credentials is an error, not a list of guesses."""
+        with (
+            MelipayamakProvider(username="demo", password="nope", endpoint=emulator.url) as meli,
+            pytest.raises(UnknownProviderError, match="credentials"),
+        ):
+            meli.delivery_status(["3000000000000000001"])
+
+    def test_unlisted_code_is_kept(self) -> None:
+        """A delivery code outside the table reads as unknown with its raw code."""
+        body = (
+            b'<?xml version="1.0" encoding="utf-8"?>'
+            b'<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body>'
+            b'<GetDeliveriesResponse xmlns="http://tempuri.org/"><GetDeliveriesResult>'
+            b"<int>35</int><int>777</int></GetDeliveriesResult></GetDeliveriesResponse>"
+            b"</soap:Body></soap:Envelope>"
+        )
+        with (
+            CannedServer(200, body) as server,
+            MelipayamakProvider(username="u", password="p", endpoint=server.url) as meli,
+        ):
+            reports = meli.delivery_status(["1", "2"])
+        assert statuses(reports) == [DeliveryStatus.FAILED, DeliveryStatus.UNKNOWN]
+        assert [r.provider_code for r in reports] == [35, 777]
