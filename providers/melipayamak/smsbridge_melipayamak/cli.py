@@ -114,7 +114,7 @@ def _parser() -> argparse.ArgumentParser:
         prog="smsbridge-melipayamak",
         description="Melipayamak provider tools: a local emulator and a demo send.",
     )
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser(
         "emulator",
         help="run the local Send.asmx emulator (options: see 'emulator --help')",
