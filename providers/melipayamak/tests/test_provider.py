@@ -319,5 +319,5 @@ class TestReturnCodes:
             + [SendStatus.REJECTED] * 100
             + [SendStatus.ACCEPTED] * 50
         )
-        assert {r.error.provider_code for r in report[100:200] if r.error} == {2}
+        assert {r.error.provider_code for r in report.results[100:200] if r.error} == {2}
         assert len(emulator.state.sent) == 150

@@ -190,7 +190,7 @@ class TestThroughClient:
         assert len(report) == 250
         expected = [SendStatus.ACCEPTED] * 100 + [status] * 100 + [SendStatus.ACCEPTED] * 50
         assert [r.status for r in report] == expected
-        assert {r.error.category for r in report[100:200] if r.error} == {category}
+        assert {r.error.category for r in report.results[100:200] if r.error} == {category}
         assert [r.recipient for r in report] == targets
 
 
