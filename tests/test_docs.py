@@ -63,7 +63,7 @@ class TestHookReference:
         assert sorted(documented) == sorted(hook_names())
 
 
-@pytest.mark.parametrize("page", ["hooks.md", "testing.md"])
+@pytest.mark.parametrize("page", ["hooks.md", "testing.md", "guide.md"])
 def test_examples_run(page: str) -> None:
     """Each python example runs, in order, in one namespace per page, with an empty outbox."""
     blocks = python_blocks(page)
