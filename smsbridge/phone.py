@@ -9,9 +9,12 @@ letters are refused outright: phonenumbers would otherwise read them as a keypad
 
 from __future__ import annotations
 
+import functools
+import re
 from collections.abc import Iterable
 from typing import Final
 
+import attrs
 import phonenumbers
 
 from smsbridge.exceptions import InvalidRecipientError, RecipientProblem
@@ -31,6 +34,79 @@ _DIGITS: Final = str.maketrans(
     "01234567890123456789",
 )
 _MAX_INPUT_LENGTH: Final = 64
+_SEPARATORS: Final = str.maketrans("", "", " -")
+
+
+@attrs.frozen
+class _MobileShape:
+    """What a plain mobile number of one region looks like, read from phonenumbers' metadata."""
+
+    country_code: str
+    national_prefix: str | None
+    international_prefix: str | None
+    general: re.Pattern[str]
+    mobile: re.Pattern[str]
+    lengths: frozenset[int]
+
+
+@functools.cache
+def _mobile_shape(region: str) -> _MobileShape | None:
+    """The region's mobile shape, or None where its rules are too rich for the fast path."""
+    meta = phonenumbers.PhoneMetadata.metadata_for_region(region)
+    if meta is None or meta.mobile is None or meta.general_desc is None:
+        return None
+    general = meta.general_desc.national_number_pattern
+    mobile = meta.mobile.national_number_pattern
+    if not general or not mobile or meta.national_prefix_transform_rule:
+        return None
+    if meta.national_prefix_for_parsing not in (None, meta.national_prefix):
+        return None
+    return _MobileShape(
+        country_code=str(meta.country_code),
+        national_prefix=meta.national_prefix,
+        international_prefix="00" if meta.international_prefix == "00" else None,
+        general=re.compile(general, re.ASCII),
+        mobile=re.compile(mobile, re.ASCII),
+        lengths=frozenset(meta.mobile.possible_length or ()),
+    )
+
+
+def _fast_mobile(text: str, region: str) -> str | None:
+    """E.164 for the everyday forms of a region's mobile numbers, or None to ask phonenumbers.
+
+    phonenumbers.parse and is_valid_number cost about 45 µs a number; a campaign of 10,000
+    spends half a second on them. A number written plainly (``09123456789``,
+    ``+98 912 345 6789``, ``00989123456789``, ``9123456789``) that matches the region's own
+    mobile pattern from phonenumbers' metadata is valid by phonenumbers' own rule, so it is
+    accepted here in a few µs. Anything else takes the full path: the result is the same
+    either way, which tests/test_phone_fast_path.py checks against phonenumbers.
+    """
+    shape = _mobile_shape(region)
+    if shape is None:
+        return None
+    digits = text.translate(_SEPARATORS)
+    if not digits.isascii():
+        return None
+    if digits.startswith("+"):
+        if not digits.startswith(shape.country_code, 1):
+            return None
+        national = digits[1 + len(shape.country_code) :]
+    elif shape.international_prefix and digits.startswith(
+        shape.international_prefix + shape.country_code
+    ):
+        national = digits[len(shape.international_prefix) + len(shape.country_code) :]
+    elif shape.national_prefix and digits.startswith(shape.national_prefix):
+        national = digits[len(shape.national_prefix) :]
+    else:
+        national = digits
+    if (
+        national.isdigit()
+        and len(national) in shape.lengths
+        and shape.mobile.fullmatch(national)
+        and shape.general.fullmatch(national)
+    ):
+        return f"+{shape.country_code}{national}"
+    return None
 
 
 def check_number(raw: object, region: str = DEFAULT_REGION) -> tuple[str | None, str | None]:
@@ -40,6 +116,14 @@ def check_number(raw: object, region: str = DEFAULT_REGION) -> tuple[str | None,
     text = raw.translate(_DIGITS).strip()
     if not text:
         return None, "empty"
+    fast = _fast_mobile(text, region)
+    if fast is not None:
+        return fast, None
+    return _full_check(text, region)
+
+
+def _full_check(text: str, region: str) -> tuple[str | None, str | None]:
+    """phonenumbers' parse and validation, with a reason for each way a number can be wrong."""
     if len(text) > _MAX_INPUT_LENGTH:
         return None, "too long"
     if any(char.isalpha() for char in text):

@@ -1,0 +1,65 @@
+"""The fast path for plain mobile numbers agrees with phonenumbers' full parse, always."""
+
+from __future__ import annotations
+
+import random
+
+import phonenumbers
+import pytest
+
+from smsbridge.phone import _fast_mobile, _full_check, _mobile_shape, check_number
+
+REGIONS = ["IR", "DE", "US", "GB", "IT", "AE", "TR", "IN", "FR", "BR"]
+
+
+def written_forms(rng: random.Random, region: str) -> list[str]:
+    """A number of ``region`` written the ways people write them, valid or not."""
+    code = str(phonenumbers.country_code_for_region(region))
+    example = phonenumbers.example_number_for_type(region, phonenumbers.PhoneNumberType.MOBILE)
+    national = str(example.national_number) if example else "9123456789"
+    digits = list(national)
+    for _ in range(rng.randint(0, 3)):
+        digits[rng.randrange(len(digits))] = str(rng.randint(0, 9))
+    if rng.random() < 0.2:
+        digits.append(str(rng.randint(0, 9)))
+    if rng.random() < 0.2 and len(digits) > 4:
+        digits.pop()
+    body = "".join(digits)
+    spaced = " ".join(body[i : i + 3] for i in range(0, len(body), 3))
+    return [
+        body,
+        "0" + body,
+        "+" + code + body,
+        "00" + code + body,
+        code + body,
+        f"+{code} {spaced}",
+        f"+{code}-{body[:3]}-{body[3:]}",
+        "0" + spaced,
+    ]
+
+
+class TestFastPathAgreement:
+    """Wherever the fast path answers, phonenumbers gives the same E.164 number."""
+
+    @pytest.mark.parametrize("region", REGIONS)
+    def test_agrees_with_phonenumbers(self, region: str) -> None:
+        """Thousands of generated spellings; the fast path may decline, never disagree."""
+        rng = random.Random(f"fast-path-{region}")  # noqa: S311 - reproducible test data
+        answered = 0
+        for _ in range(400):
+            for text in written_forms(rng, region):
+                fast = _fast_mobile(text, region)
+                if fast is not None:
+                    answered += 1
+                    assert fast == _full_check(text, region)[0], (region, text)
+        if _mobile_shape(region) is not None:
+            assert answered > 0, f"the fast path never answered for {region}"
+        else:  # prefix rules too rich (GB, BR): everything goes to phonenumbers
+            assert answered == 0
+
+    def test_declines_what_it_cannot_vouch_for(self) -> None:
+        """Letters, other country codes and non-ASCII digits go to the full path."""
+        assert _fast_mobile("0912abc4567", "IR") is None
+        assert _fast_mobile("+14155550100", "IR") is None
+        assert _fast_mobile("０９１２３４５６７８９", "IR") is None  # full-width digits
+        assert check_number("+14155550100", "IR") == ("+14155550100", None)
