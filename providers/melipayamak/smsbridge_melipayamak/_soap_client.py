@@ -129,6 +129,9 @@ class SoapClients:
         """The async service proxy for the running event loop, built once per loop."""
         loop = asyncio.get_running_loop()
         with self._lock:
+            for stale in [other for other in self._async if other.is_closed()]:
+                # A finished asyncio.run(); its connections died with that loop.
+                self._async.pop(stale)[2].close()
             found = self._async.get(loop)
             if found is None:
                 import httpx
