@@ -105,8 +105,11 @@ class Client:
             url_options = ProviderURL(scheme=parsed.scheme, params=params)
             provider = self.plugins.provider_class(parsed.scheme).from_url(parsed)
             self.plugins.hook.smsbridge_provider_created(provider=provider)
-            concurrency = concurrency or url_options.int_param("concurrency", 4)
-            max_segments = max_segments or url_options.int_param("max_segments", 10)
+            # "is None", not "or": an explicit 0 must be refused, not replaced by the default.
+            if concurrency is None:
+                concurrency = url_options.int_param("concurrency", 4)
+            if max_segments is None:
+                max_segments = url_options.int_param("max_segments", 10)
             region = region or params.get("region")
             if "rate_limit" in params:
                 rate_limit = rate_limit or url_options.float_param("rate_limit", 1.0)
@@ -118,8 +121,8 @@ class Client:
         self.region = (region or DEFAULT_REGION).upper()
         if not is_known_region(self.region):
             raise ConfigurationError(f"unknown region {self.region!r}; use a code such as 'IR'")
-        self.max_segments = _positive("max_segments", max_segments or 10)
-        self.concurrency = _positive("concurrency", concurrency or 4)
+        self.max_segments = _positive("max_segments", 10 if max_segments is None else max_segments)
+        self.concurrency = _positive("concurrency", 4 if concurrency is None else concurrency)
         self.duplicates: DuplicatePolicy = duplicates
         if rate_limit is not None and (isinstance(rate_limit, bool) or not rate_limit > 0):
             raise ConfigurationError(f"rate_limit must be a positive number, got {rate_limit!r}")

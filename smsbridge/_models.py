@@ -37,6 +37,15 @@ def _optional_str(name: str) -> Any:
     return check
 
 
+def _is_bool(name: str) -> Any:
+    # attrs' instance_of raises TypeError; bad input must be an InvalidMessageError like the rest.
+    def check(_instance: object, _attribute: object, value: object) -> None:
+        if not isinstance(value, bool):
+            raise InvalidMessageError(f"{name} must be True or False, got {value!r}")
+
+    return check
+
+
 @attrs.frozen(kw_only=True)
 class Message:
     """What to send. Validated on construction, so a bad message never reaches a provider.
@@ -47,7 +56,7 @@ class Message:
 
     text: str = attrs.field(validator=_text_is_sendable)
     sender: str | None = attrs.field(default=None, validator=_optional_str("sender"))
-    flash: bool = attrs.field(default=False, validator=attrs.validators.instance_of(bool))
+    flash: bool = attrs.field(default=False, validator=_is_bool("flash"))
     udh: str | None = attrs.field(default=None, validator=_optional_str("udh"))
     reference: str | None = attrs.field(default=None, validator=_optional_str("reference"))
 
