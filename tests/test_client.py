@@ -483,10 +483,29 @@ class TestConfiguration:
         with pytest.raises(ConfigurationError, match=query.partition("=")[0]):
             Client(f"fake://?{query}")
 
-    def test_bad_keyword(self) -> None:
-        """A negative concurrency is refused."""
-        with pytest.raises(ConfigurationError, match="concurrency"):
-            Client("fake://", concurrency=-1)
+    @pytest.mark.parametrize(
+        "options",
+        [{"concurrency": -1}, {"concurrency": 0}, {"max_segments": 0}, {"max_segments": -3}],
+        ids=str,
+    )
+    def test_bad_keyword(self, options: dict[str, int]) -> None:
+        """Zero and negative limits are refused, never silently replaced by the default."""
+        (name,) = options
+        with pytest.raises(ConfigurationError, match=name):
+            Client("fake://", **options)  # type: ignore[arg-type]
+        with pytest.raises(ConfigurationError, match=name):
+            Client(provider=FakeProvider(), **options)  # type: ignore[arg-type]
+
+    def test_unknown_region(self) -> None:
+        """A region phonenumbers does not know is a configuration error."""
+        with pytest.raises(ConfigurationError, match="region"):
+            Client("fake://?region=XX")
+
+    def test_flash_must_be_bool(self, client: Client, sms_outbox: FakeOutbox) -> None:
+        """A non-bool flash option is invalid input, not a TypeError."""
+        with pytest.raises(InvalidMessageError, match="flash"):
+            client.send("hi", [A], flash="yes")  # type: ignore[arg-type]
+        sms_outbox.assert_nothing_sent()
 
     def test_unknown_provider_param(self) -> None:
         """The fake provider refuses parameters it does not know."""

@@ -61,6 +61,12 @@ class TestMessage:
         with pytest.raises(InvalidMessageError, match=field):
             Message(text="hi", **{field: value})  # type: ignore[arg-type]
 
+    @pytest.mark.parametrize("value", ["yes", 1, None])
+    def test_flash_must_be_bool(self, value: object) -> None:
+        """flash is True or False; anything else is invalid input, not a TypeError."""
+        with pytest.raises(InvalidMessageError, match="flash"):
+            Message(text="hi", flash=value)  # type: ignore[arg-type]
+
     def test_invalid_message_is_a_value_error(self) -> None:
         """Input errors are ValueErrors, as callers expect of bad arguments."""
         with pytest.raises(ValueError, match="empty"):
