@@ -16,9 +16,18 @@ import attrs
 
 from smsbridge.exceptions import ConfigurationError
 
-__all__ = ["ENV_URL", "ProviderURL", "Secret", "url_from_env"]
+__all__ = ["ENV_URL", "ProviderURL", "Secret", "looks_secret", "url_from_env"]
 
 ENV_URL: Final = "SMSBRIDGE_URL"
+
+
+_SECRET_PARAM_WORDS: Final = ("token", "key", "secret", "password", "passwd", "auth", "sig")
+
+
+def looks_secret(param: str) -> bool:
+    """True for a URL parameter whose value is a credential (``token``, ``api_key``, ...)."""
+    name = param.lower()
+    return any(word in name for word in _SECRET_PARAM_WORDS)
 
 
 @attrs.frozen(repr=False, eq=False)
@@ -100,7 +109,10 @@ class ProviderURL:
         host = self.host or ""
         if self.port is not None:
             host += f":{self.port}"
-        query = "&".join(f"{key}={value}" for key, value in self.params.items())
+        query = "&".join(
+            f"{key}={'********' if looks_secret(key) else value}"
+            for key, value in self.params.items()
+        )
         return f"{self.scheme}://{user}{host}{self.path}" + (f"?{query}" if query else "")
 
     def __repr__(self) -> str:

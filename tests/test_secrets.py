@@ -190,3 +190,17 @@ class TestMasking:
     def test_mask(self, number: str, masked: str) -> None:
         """Everything but the last four characters becomes an asterisk; short ones entirely."""
         assert mask_number(number) == masked
+
+
+class TestSecretQueryParameters:
+    """Credentials passed as URL parameters are masked like passwords."""
+
+    @pytest.mark.parametrize("param", ["token", "api_key", "apiKey", "client_secret", "auth"])
+    def test_str_and_repr_mask_credential_parameters(self, param: str) -> None:
+        """``?token=...`` never shows its value; ordinary parameters still do."""
+        from smsbridge.config import ProviderURL
+
+        url = ProviderURL.parse(f"acme://?{param}=tok-s3cr3t&from=1000")
+        assert "tok-s3cr3t" not in str(url)
+        assert "tok-s3cr3t" not in repr(url)
+        assert "from=1000" in str(url)
