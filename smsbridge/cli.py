@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "EXIT_CONFIGURATION",
+    "EXIT_INTERRUPTED",
     "EXIT_INVALID_INPUT",
     "EXIT_OK",
     "EXIT_PARTIAL",
@@ -49,6 +50,8 @@ EXIT_PARTIAL: Final = 4
 """Some recipients were accepted, others rejected or of unknown outcome."""
 EXIT_PROVIDER_FAILURE: Final = 5
 """No recipient was accepted."""
+EXIT_INTERRUPTED: Final = 130
+"""Ctrl-C (the shell's 128 + SIGINT); a journaled send resumes when run again."""
 
 _PROG: Final = "smsbridge"
 _SECRETS: Final = "smsbridge.secrets"  # ctx.meta key: strings to scrub from error lines
@@ -117,9 +120,13 @@ class _Group(click.Group):
         except click.ClickException as exc:
             click.echo(_one_line(exc.format_message()), err=True)
             code = exc.exit_code
-        except click.Abort:
-            click.echo(_one_line("aborted"), err=True)
-            code = EXIT_UNEXPECTED
+        except click.Abort as exc:
+            if isinstance(exc.__context__, KeyboardInterrupt):
+                click.echo(_one_line("interrupted"), err=True)
+                code = EXIT_INTERRUPTED
+            else:
+                click.echo(_one_line("aborted"), err=True)
+                code = EXIT_UNEXPECTED
         except BrokenPipeError:
             # The reader went away (`smsbridge send ... | head`): say nothing, and point stdout
             # at devnull so the interpreter's final flush does not complain either.
@@ -530,7 +537,7 @@ def _send_streamed(
         raise CliError("no recipients: give --to NUMBER or --to-file FILE")
     body = _read_text(text)
     client = _make_client(ctx, **client_options)
-    with client:
+    with client, _resume_hint(journal):
         if not skip_invalid:
             _cli_bulk.validate_numbers(numbers(), client.region)
         first = next(iter(numbers()), None)
@@ -551,6 +558,21 @@ def _send_streamed(
     return _cli_bulk.exit_code_for(
         totals.accepted, totals.total, EXIT_OK, EXIT_PARTIAL, EXIT_PROVIDER_FAILURE
     )
+
+
+@contextlib.contextmanager
+def _resume_hint(journal: str | None) -> Iterator[None]:
+    """On Ctrl-C, say how to go on before the one-line ``interrupted``."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        if journal:
+            click.echo(
+                f"{_PROG}: stopped; run the same command again to resume from {journal} "
+                f"(requests in flight are listed by '{_PROG} journal {journal} --unknown')",
+                err=True,
+            )
+        raise
 
 
 @cli.command()
