@@ -76,9 +76,9 @@ def report(name: str, lines: list[str]) -> None:
         print("   " + line)
 
 
-def median_interleaved(a: Callable[[], object], b: Callable[[], object], rounds: int) -> tuple[
-    float, float
-]:
+def median_interleaved(
+    a: Callable[[], object], b: Callable[[], object], rounds: int
+) -> tuple[float, float]:
     """Median seconds of ``a`` and ``b``, run alternately so drift hits both alike."""
     times_a, times_b = [], []
     for _ in range(rounds):
@@ -91,44 +91,104 @@ def median_interleaved(a: Callable[[], object], b: Callable[[], object], rounds:
     return statistics.median(times_a), statistics.median(times_b)
 
 
-def bench_overhead(endpoint: str) -> None:
-    """One smsbridge send to one recipient against one raw zeep SendSms call."""
+def _raw_service(endpoint: str, *, read_env_once: bool) -> object:
+    import requests
     import zeep
-
-    from smsbridge import Client
     from smsbridge_melipayamak._soap_client import SERVICE_BINDING, wsdl_path
 
-    raw = zeep.Client(wsdl_path()).create_service(SERVICE_BINDING, endpoint)
+    session = requests.Session()
+    if read_env_once:
+        # What the provider does: proxy/CA settings read once, not on every request.
+        session.trust_env = False
+    transport = zeep.Transport(session=session)
+    return zeep.Client(wsdl_path(), transport=transport).create_service(SERVICE_BINDING, endpoint)
+
+
+def bench_overhead(endpoint: str) -> None:
+    """One smsbridge send to one recipient against one raw zeep SendSms call."""
+    from smsbridge import Client
+
+    raw = _raw_service(endpoint, read_env_once=False)
+    tuned = _raw_service(endpoint, read_env_once=True)
     client = Client(smsbridge_url(endpoint))
 
-    def raw_call() -> None:
-        reply = raw.SendSms(
-            username=ACCOUNT[0],
-            password=ACCOUNT[1],
-            to={"string": ["09121234567"]},
-            **{"from": SENDER},
-            text="Your code is 1234",
-            isflash=False,
-            udh="",
-        )
-        assert reply.SendSmsResult == 1
+    def call(service: object) -> Callable[[], None]:
+        def run() -> None:
+            reply = service.SendSms(  # type: ignore[attr-defined]
+                username=ACCOUNT[0],
+                password=ACCOUNT[1],
+                to={"string": ["09121234567"]},
+                **{"from": SENDER},
+                text="Your code is 1234",
+                isflash=False,
+                udh="",
+            )
+            assert reply.SendSmsResult == 1
+
+        return run
 
     def bridged() -> None:
         assert client.send("Your code is 1234", "09121234567").all_accepted
 
-    for _ in range(20):  # warm both: connections, zeep's caches, phonenumbers metadata
+    raw_call, tuned_call = call(raw), call(tuned)
+    for _ in range(20):  # warm all three: connections, zeep's caches, phonenumbers metadata
         raw_call()
+        tuned_call()
         bridged()
     raw_s, bridged_s = median_interleaved(raw_call, bridged, rounds=300)
+    tuned_s, bridged2_s = median_interleaved(tuned_call, bridged, rounds=300)
     client.close()
     report(
         "overhead",
         [
-            f"raw zeep SendSms, prebuilt client: {raw_s * 1000:.3f} ms (median of 300)",
-            f"smsbridge Client.send:             {bridged_s * 1000:.3f} ms",
+            f"raw zeep SendSms, prebuilt client (zeep defaults): {raw_s * 1000:.3f} ms "
+            f"vs smsbridge {bridged_s * 1000:.3f} ms (medians of 300, interleaved)",
             f"ratio: {bridged_s / raw_s:.3f}x",
+            f"raw zeep with the provider's one-time environment read: {tuned_s * 1000:.3f} ms "
+            f"vs smsbridge {bridged2_s * 1000:.3f} ms",
+            f"ratio (smsbridge's own cost over the same zeep work): {bridged2_s / tuned_s:.3f}x",
         ],
     )
+
+
+REFERENCE_WSDL = (
+    Path(__file__).resolve().parents[2] / "shared" / "reference" / "melipayamak" / "Send.asmx.wsdl"
+)
+_SOAPENC_STUB = b"""<?xml version="1.0"?>
+<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema"
+           targetNamespace="http://schemas.xmlsoap.org/soap/encoding/">
+  <xs:complexType name="Array">
+    <xs:sequence><xs:any minOccurs="0" maxOccurs="unbounded" processContents="lax"/></xs:sequence>
+    <xs:anyAttribute processContents="lax"/>
+  </xs:complexType>
+  <xs:attribute name="arrayType" type="xs:string"/>
+</xs:schema>"""
+
+
+def _real_wsdl_client_factory(endpoint: str) -> Callable[[], object] | None:
+    """The official SDK's per-call client, but with the real 18-operation WSDL read from disk.
+
+    The live service serves that WSDL (69 KB); our emulator serves a 4-operation one, so a naive
+    loop against the emulator parses far less than the SDK really does. When the reference copy
+    is present (next to the repository), this measures the real shape. Its soap-encoding import
+    is served from a stub, as official_sdk.md describes, so nothing leaves the machine.
+    """
+    if not REFERENCE_WSDL.is_file():
+        return None
+    import zeep
+    from smsbridge_melipayamak._soap_client import SERVICE_BINDING
+
+    class OfflineTransport(zeep.Transport):  # type: ignore[misc]
+        def load(self, url: str) -> bytes:
+            if url.startswith("http://schemas.xmlsoap.org/soap/encoding"):
+                return _SOAPENC_STUB
+            return super().load(url)  # type: ignore[no-any-return]
+
+    def build() -> object:
+        client = zeep.Client(str(REFERENCE_WSDL), transport=OfflineTransport())
+        return client.create_service(SERVICE_BINDING, endpoint)
+
+    return build
 
 
 def bench_bulk(endpoint: str, wsdl_url: str) -> None:
@@ -138,6 +198,23 @@ def bench_bulk(endpoint: str, wsdl_url: str) -> None:
     from smsbridge import Client
 
     sample = numbers(200, start=5_000_000)
+
+    def send_one(service: object, number: str) -> None:
+        service.SendSms(  # type: ignore[attr-defined]
+            username=ACCOUNT[0],
+            password=ACCOUNT[1],
+            to={"string": [number]},
+            **{"from": SENDER},
+            text=CAMPAIGN,
+            isflash=False,
+            udh="",
+        )
+
+    def naive_real_wsdl(build: Callable[[], object]) -> float:
+        started = time.perf_counter()
+        for number in sample:
+            send_one(build(), number)
+        return time.perf_counter() - started
 
     def naive() -> None:
         # What the official SDK does per call: a new zeep.Client from the WSDL URL, then one
@@ -158,6 +235,8 @@ def bench_bulk(endpoint: str, wsdl_url: str) -> None:
     naive()
     naive_s = time.perf_counter() - started
     naive_rate = len(sample) / naive_s
+    build_real = _real_wsdl_client_factory(endpoint)
+    real_s = naive_real_wsdl(build_real) if build_real is not None else None
 
     recipients = numbers(10_000)
     walls = []
@@ -185,8 +264,18 @@ def bench_bulk(endpoint: str, wsdl_url: str) -> None:
             f"smsbridge asend, 100 per request, concurrency 4: 10,000 accepted in "
             f"{wall:.3f} s (median of {len(walls)}: {', '.join(f'{w:.3f}' for w in walls)}) "
             f"= {rate:.0f}/s",
-            f"ratio: {rate / naive_rate:.0f}x the naive loop's recipients per second",
-        ],
+            f"ratio: {rate / naive_rate:.0f}x the naive loop's recipients per second "
+            "(against the emulator's small WSDL)",
+        ]
+        + (
+            [
+                f"naive loop parsing the real 18-operation WSDL per call, as the SDK does: "
+                f"{real_s / len(sample) * 1000:.1f} ms per recipient",
+                f"ratio: {rate / (len(sample) / real_s):.0f}x the SDK-shaped loop",
+            ]
+            if real_s is not None
+            else ["(reference WSDL not found beside the repository: SDK-shaped loop skipped)"]
+        ),
     )
 
 
@@ -199,10 +288,16 @@ def bench_startup() -> None:
         "smsbridge --help": [script or "smsbridge", "--help"],
     }
     loaded = subprocess.run(
-        [sys.executable, "-c", "import sys, smsbridge.cli; "
-         "print(sorted(m for m in ('zeep', 'lxml', 'phonenumbers', 'structlog') "
-         "if m in sys.modules))"],
-        capture_output=True, text=True, check=True,
+        [
+            sys.executable,
+            "-c",
+            "import sys, smsbridge.cli; "
+            "print(sorted(m for m in ('zeep', 'lxml', 'phonenumbers', 'structlog') "
+            "if m in sys.modules))",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout.strip()
     times: dict[str, list[float]] = {name: [] for name in commands}
     for _ in range(15):
@@ -214,8 +309,10 @@ def bench_startup() -> None:
     bare = medians["bare python"]
     report(
         "startup",
-        [f"{name}: {value * 1000:.1f} ms (+{(value - bare) * 1000:.1f} ms)"
-         for name, value in medians.items()]
+        [
+            f"{name}: {value * 1000:.1f} ms (+{(value - bare) * 1000:.1f} ms)"
+            for name, value in medians.items()
+        ]
         + [f"heavy modules loaded by `import smsbridge.cli`: {loaded or 'none'}"],
     )
 
@@ -228,7 +325,9 @@ from smsbridge import Client
 count, url = int(sys.argv[1]), sys.argv[2]
 with Client(url) as client:
     summary = client.send_bulk(
-        "Sale starts tomorrow. \u0644\u063a\u064811", (f"0912{1_000_000 + i:07d}" for i in range(count)), report=sys.argv[3]
+        "Sale starts tomorrow. \u0644\u063a\u064811",
+        (f"0912{1_000_000 + i:07d}" for i in range(count)),
+        report=sys.argv[3],
     )
 assert summary.totals.accepted == count, summary.totals
 print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
@@ -240,9 +339,17 @@ def bench_memory(endpoint: str, scratch: Path) -> None:
 
     def peak_kib(count: int) -> int:
         out = subprocess.run(
-            [sys.executable, "-c", _MEMORY_CHILD, str(count), smsbridge_url(endpoint),
-             str(scratch / f"report-{count}.jsonl")],
-            capture_output=True, text=True, check=True,
+            [
+                sys.executable,
+                "-c",
+                _MEMORY_CHILD,
+                str(count),
+                smsbridge_url(endpoint),
+                str(scratch / f"report-{count}.jsonl"),
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
         )
         return int(out.stdout.split()[-1])
 
