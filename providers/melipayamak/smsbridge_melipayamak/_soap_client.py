@@ -126,9 +126,7 @@ class SoapClients:
                 # request (~0.5 ms each); read them once here instead, with the same meaning.
                 session.trust_env = False
                 session.proxies.update(requests.utils.get_environ_proxies(self.endpoint))
-                ca_bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get(
-                    "CURL_CA_BUNDLE"
-                )
+                ca_bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
                 if ca_bundle:
                     session.verify = ca_bundle
                 adapter = requests.adapters.HTTPAdapter(
