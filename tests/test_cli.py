@@ -17,6 +17,7 @@ from click.testing import CliRunner, Result
 from smsbridge import cli as cli_module
 from smsbridge.cli import (
     EXIT_CONFIGURATION,
+    EXIT_INTERRUPTED,
     EXIT_INVALID_INPUT,
     EXIT_OK,
     EXIT_PARTIAL,
@@ -458,6 +459,7 @@ class TestExitCodes:
         EXIT_CONFIGURATION,
         EXIT_PARTIAL,
         EXIT_PROVIDER_FAILURE,
+        EXIT_INTERRUPTED,
     )
 
     def test_distinct(self) -> None:
