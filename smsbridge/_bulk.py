@@ -99,9 +99,12 @@ class _Dispatcher:
         self.on_progress = on_progress
         self.pacer = RequestPacer(rate_limit if rate_limit is not None else client.rate_limit)
         self.batches = itertools.count()
-        self.counts = {"accepted": 0, "rejected": 0, "unknown": 0}
-        self.total = journal.row_count()
-        self.done = self.total - journal.pending_count()
+        # Progress counts rows that are sent or final by themselves; duplicates follow their
+        # first occurrence and are left out, so done and the three counts always agree.
+        known = journal.progress_counts()
+        self.counts = {state: known[state] for state in ("accepted", "rejected", "unknown")}
+        self.total = sum(known.values())
+        self.done = sum(self.counts.values())
 
     async def _send(self, claimed: list[tuple[int, str]]) -> list[RecipientResult]:
         provider = self.client.provider

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 import click
 
-from smsbridge.exceptions import InvalidRecipientError
+from smsbridge.exceptions import ConfigurationError, InvalidInputError, InvalidRecipientError
 from smsbridge.phone import check_number
 
 if TYPE_CHECKING:
@@ -159,8 +159,13 @@ def print_journal(path: str, only_unknown: bool, as_json: bool) -> None:
     from smsbridge.journal import Journal
 
     if not Path(path).is_file():
-        raise click.ClickException(f"no journal at {path}")
-    with Journal(path) as journal:
+        raise InvalidInputError(f"no journal at {path}")
+    try:
+        opened = Journal(path, read_only=True)
+    except ConfigurationError as error:
+        # Here the file is the user's input, not configuration.
+        raise InvalidInputError(error.message) from None
+    with opened as journal:
         if only_unknown:
             for row in journal.unknown():
                 if as_json:

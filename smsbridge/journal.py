@@ -115,12 +115,36 @@ class JournalTotals:
 class Journal:
     """The SQLite journal of one bulk send. Use one journal file per campaign message."""
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, *, read_only: bool = False) -> None:
+        """Open (or create) the journal at ``path``.
+
+        ``read_only`` opens an existing journal without changing the file, for inspection.
+
+        :raises ConfigurationError: when the file is missing (read-only) or is not a journal.
+        """
         self.path = Path(path)
-        self._db = sqlite3.connect(self.path, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.executescript(_SCHEMA)
+        try:
+            if read_only:
+                self._db = sqlite3.connect(
+                    f"{self.path.resolve().as_uri()}?mode=ro", uri=True, isolation_level=None
+                )
+                self._check_schema()
+            else:
+                self._db = sqlite3.connect(self.path, isolation_level=None)
+                self._db.execute("PRAGMA journal_mode=WAL")
+                self._db.execute("PRAGMA synchronous=NORMAL")
+                self._db.executescript(_SCHEMA)
+        except sqlite3.DatabaseError as error:
+            raise ConfigurationError(f"{self.path} is not a smsbridge journal ({error})") from None
+
+    def _check_schema(self) -> None:
+        tables = {
+            name
+            for (name,) in self._db.execute("SELECT name FROM sqlite_master WHERE type='table'")
+        }
+        if not {"meta", "recipients"} <= tables:
+            self._db.close()
+            raise sqlite3.DatabaseError("it has no journal tables")
 
     # -- lifetime ---------------------------------------------------------------------------
 
@@ -168,6 +192,14 @@ class Journal:
     def row_count(self) -> int:
         """How many input recipients have a row."""
         return int(self._db.execute("SELECT COUNT(*) FROM recipients").fetchone()[0])
+
+    def progress_counts(self) -> dict[str, int]:
+        """Rows by state, duplicates left out (they follow their first occurrence)."""
+        counts = dict.fromkeys(("pending", "in_flight", *_FINAL_STATES), 0)
+        query = "SELECT state, COUNT(*) FROM recipients WHERE state != 'duplicate' GROUP BY state"
+        for state, count in self._db.execute(query):
+            counts[str(state)] = int(count)
+        return counts
 
     def pending_count(self) -> int:
         """How many rows are still to be sent (duplicates excluded: they follow their first)."""
