@@ -257,32 +257,26 @@ def cli(ctx: click.Context, verbose: int, debug: bool) -> None:
 # -- send ------------------------------------------------------------------------------------
 
 
-def _numbers_from_file(path: str) -> Iterator[tuple[str, str]]:
-    """``(number, origin)`` for each number line; blank lines and ``#`` comments are skipped."""
+def _numbers_from_file(path: str, column: str | None) -> Iterator[tuple[str, str]]:
+    """``(number, origin)`` for each recipient of ``--to-file`` (see smsbridge.sources)."""
+    from smsbridge.exceptions import InvalidInputError
+    from smsbridge.sources import read_numbers
+
     try:
-        with open(path, "rb") as handle:
-            for lineno, raw in enumerate(handle, 1):
-                where = f"--to-file {path}: line {lineno}"
-                if b"\0" in raw:
-                    raise CliError(f"{where} is binary, not text")
-                try:
-                    line = raw.decode("utf-8-sig" if lineno == 1 else "utf-8")
-                except UnicodeDecodeError:
-                    raise CliError(f"{where} is not UTF-8 text") from None
-                number = line.split("#", 1)[0].strip()
-                if number:
-                    yield number, f"{path} line {lineno}"
-    except OSError as exc:
-        raise CliError(f"--to-file {path}: cannot read it ({exc.strerror or exc})") from exc
+        yield from read_numbers(path, column=column)
+    except InvalidInputError as exc:
+        raise CliError(f"--to-file {exc.message}") from exc
 
 
-def _collect_recipients(ctx: click.Context, to: Sequence[str], to_file: str | None) -> list[str]:
+def _collect_recipients(
+    ctx: click.Context, to: Sequence[str], to_file: str | None, column: str | None
+) -> list[str]:
     """Every recipient, ``--to`` first, then ``--to-file``; where each came from goes in meta."""
     numbers = list(to)
     origins = [f"--to #{i}" for i in range(1, len(to) + 1)]
     if to_file is not None:
         before = len(numbers)
-        for number, origin in _numbers_from_file(to_file):
+        for number, origin in _numbers_from_file(to_file, column):
             numbers.append(number)
             origins.append(origin)
         if len(numbers) == before:
@@ -399,6 +393,12 @@ def _print_report(report: SendReport, as_json: bool) -> None:
     metavar="FILE",
     help="A file of recipients, one a line; blank lines and # comments are skipped.",
 )
+@click.option(
+    "--column",
+    metavar="NAME|INDEX",
+    help="Read --to-file as CSV and take the numbers from this column (header name or 0-based "
+    "index); a .csv file without --column is read by its first column.",
+)
 @click.option("--text", metavar="TEXT", help="The message; read from stdin when absent or '-'.")
 @click.option("--from", "sender", metavar="SENDER", help="The sender line or name.")
 @click.option("--flash", is_flag=True, help="Send as a flash message.")
@@ -459,6 +459,7 @@ def send(  # noqa: PLR0917 - click passes every option by keyword
     ctx: click.Context,
     to: tuple[str, ...],
     to_file: str | None,
+    column: str | None,
     text: str | None,
     sender: str | None,
     flash: bool,
@@ -486,6 +487,7 @@ def send(  # noqa: PLR0917 - click passes every option by keyword
                 ctx,
                 to=to,
                 to_file=to_file,
+                column=column,
                 text=text,
                 send_options={"sender": sender, "flash": flash},
                 client_options={
@@ -503,7 +505,7 @@ def send(  # noqa: PLR0917 - click passes every option by keyword
                 as_json=as_json,
             )
         )
-    recipients = _collect_recipients(ctx, to, to_file)
+    recipients = _collect_recipients(ctx, to, to_file, column)
     body = _read_text(text)
     with _make_client(ctx, url, region, max_segments, concurrency=concurrency, rate=rate) as client:
         report_ = client.send(body, recipients, sender=sender, flash=flash)
@@ -516,6 +518,7 @@ def _send_streamed(
     *,
     to: tuple[str, ...],
     to_file: str | None,
+    column: str | None,
     text: str | None,
     send_options: dict[str, object],
     client_options: dict[str, Any],
@@ -531,7 +534,7 @@ def _send_streamed(
     def numbers() -> Iterator[tuple[str, str]]:
         yield from ((n, f"--to #{i}") for i, n in enumerate(to, 1))
         if to_file is not None:
-            yield from _numbers_from_file(to_file)
+            yield from _numbers_from_file(to_file, column)
 
     if not to and to_file is None:
         raise CliError("no recipients: give --to NUMBER or --to-file FILE")
