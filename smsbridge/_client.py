@@ -143,7 +143,7 @@ class Client:
         """Validate everything and run the before-send hooks; no network I/O happens here."""
         msg = coerce_message(message, **options)
         caps, name = self.provider.capabilities, self.provider.name
-        check_message(msg, caps, name, self.max_segments)
+        segments = check_message(msg, caps, name, self.max_segments)
         prepared = prepare(recipients, self.region, self.duplicates)
         outgoing = OutgoingSend(
             message=msg,
@@ -155,8 +155,9 @@ class Client:
             raise ConfigurationError(
                 "a smsbridge_before_send hook set send.message to a non-Message"
             )
-        # A hook may have changed the text, so it is checked again.
-        segments = check_message(outgoing.message, caps, name, self.max_segments)
+        if outgoing.message is not msg:
+            # A hook replaced the message, so the new one is checked too.
+            segments = check_message(outgoing.message, caps, name, self.max_segments)
         _log.info(
             "sms_send_started",
             provider=name,
