@@ -203,19 +203,28 @@ class Client:
         self.plugins.hook.smsbridge_after_send(send=outgoing, report=report)
         return report
 
+    def _settle(
+        self, batch: list[str], parts: int, returned: Sequence[RecipientResult] | Exception
+    ) -> list[RecipientResult]:
+        """One result per recipient of a request, whatever the provider returned or raised."""
+        if isinstance(returned, SmsBridgeError):
+            return results_for_error(returned, batch, parts)
+        if isinstance(returned, Exception):  # a provider bug must not lose recipients
+            return results_for_error(unexpected_error(self.provider, returned), batch, parts)
+        return checked_results(self.provider, batch, returned, parts)
+
     def _send_batch(
         self, message: Message, batch: list[str], index: int, parts: int
     ) -> list[RecipientResult]:
         timer = BatchTimer(self.provider.name, index, len(batch))
+        returned: Sequence[RecipientResult] | Exception
         try:
-            results = checked_results(
-                self.provider, batch, self.provider.send(message, batch), parts
-            )
-        except SmsBridgeError as error:
-            results = results_for_error(error, batch, parts)
-        except Exception as exc:  # a provider bug must not lose recipients
-            timer.crashed(exc, batch[0])
-            results = results_for_error(unexpected_error(self.provider, exc), batch, parts)
+            returned = self.provider.send(message, batch)
+        except Exception as exc:
+            returned = exc
+            if not isinstance(exc, SmsBridgeError):
+                timer.crashed(exc, batch[0])
+        results = self._settle(batch, parts, returned)
         timer.done(results)
         return results
 
@@ -223,15 +232,14 @@ class Client:
         self, message: Message, batch: list[str], index: int, parts: int
     ) -> list[RecipientResult]:
         timer = BatchTimer(self.provider.name, index, len(batch))
+        returned: Sequence[RecipientResult] | Exception
         try:
-            results = checked_results(
-                self.provider, batch, await self.provider.asend(message, batch), parts
-            )
-        except SmsBridgeError as error:
-            results = results_for_error(error, batch, parts)
-        except Exception as exc:  # a provider bug must not lose recipients
-            timer.crashed(exc, batch[0])
-            results = results_for_error(unexpected_error(self.provider, exc), batch, parts)
+            returned = await self.provider.asend(message, batch)
+        except Exception as exc:
+            returned = exc
+            if not isinstance(exc, SmsBridgeError):
+                timer.crashed(exc, batch[0])
+        results = self._settle(batch, parts, returned)
         timer.done(results)
         return results
 

@@ -36,6 +36,7 @@ __all__ = [
     "UnexpectedError",
     "cli",
     "main",
+    "stderr_logging",
 ]
 
 EXIT_OK: Final = 0
@@ -212,8 +213,12 @@ def _describe_recipients(exc: InvalidRecipientError, origins: Sequence[str] | No
 
 
 @contextlib.contextmanager
-def _library_logging(verbose: int) -> Iterator[None]:
-    """Route structlog to stderr (WARNING, -v INFO, -vv DEBUG); restore it afterwards."""
+def stderr_logging(verbose: int) -> Iterator[None]:
+    """Route structlog to stderr (WARNING, -v INFO, -vv DEBUG); restore it afterwards.
+
+    For command-line applications (this one, a provider's own command): the library itself
+    never configures logging.
+    """
     import logging
 
     import structlog
@@ -251,7 +256,7 @@ def _library_logging(verbose: int) -> Iterator[None]:
 def cli(ctx: click.Context, verbose: int, debug: bool) -> None:
     """Send SMS through any smsbridge provider (see docs/cli.md)."""
     ctx.obj = _Settings(verbose=verbose, debug=debug)
-    ctx.with_resource(_library_logging(verbose))
+    ctx.with_resource(stderr_logging(verbose))
 
 
 # -- send ------------------------------------------------------------------------------------

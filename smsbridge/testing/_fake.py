@@ -19,7 +19,7 @@ from smsbridge.config import ProviderURL
 from smsbridge.exceptions import ConfigurationError, ErrorCategory, error_for_category
 from smsbridge.provider import BaseProvider
 from smsbridge.segments import count_segments
-from smsbridge.testing._outbox import FakeOutbox
+from smsbridge.testing._outbox import FakeOutbox, FakeSms
 from smsbridge.testing._outbox import outbox as default_outbox
 
 __all__ = ["FakeProvider"]
@@ -48,18 +48,21 @@ class FakeProvider(BaseProvider):
             raise ConfigurationError(f"fake:// does not take {', '.join(sorted(unknown))}")
         return cls(batch_size=url.int_param("batch_size", 100))
 
+    def _record(self, message: Message, number: str, segments: int) -> FakeSms:
+        return self.outbox.record(
+            recipient=number,
+            text=message.text,
+            sender=message.sender,
+            flash=message.flash,
+            udh=message.udh,
+            reference=message.reference,
+            segments=segments,
+        )
+
     def _result(self, message: Message, number: str, segments: int) -> RecipientResult:
         category = self.outbox.category_for(number)
         if category is None or category is ErrorCategory.OUTCOME_UNKNOWN:
-            sms = self.outbox.record(
-                recipient=number,
-                text=message.text,
-                sender=message.sender,
-                flash=message.flash,
-                udh=message.udh,
-                reference=message.reference,
-                segments=segments,
-            )
+            sms = self._record(message, number, segments)
             if category is None:
                 return RecipientResult(
                     recipient=number,
@@ -87,15 +90,7 @@ class FakeProvider(BaseProvider):
         if scripted is not None:
             if scripted.lose_reply:
                 for number in recipients:
-                    self.outbox.record(
-                        recipient=number,
-                        text=message.text,
-                        sender=message.sender,
-                        flash=message.flash,
-                        udh=message.udh,
-                        reference=message.reference,
-                        segments=segments,
-                    )
+                    self._record(message, number, segments)
             raise scripted.error
         return [self._result(message, number, segments) for number in recipients]
 

@@ -9,9 +9,8 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import Final, TextIO
 
 __all__ = ["DEMO_NUMBERS", "DEMO_TEXT", "main", "run_demo"]
@@ -21,34 +20,6 @@ DEMO_NUMBERS: Final = ("09121234567", "+989351234567", "0098 913 123 4567", "099
 _UNREACHABLE: Final = "09901234567"
 """The emulator never delivers to this one, so the demo shows a failed delivery too."""
 _SENDER: Final = "50004001234567"
-
-
-@contextlib.contextmanager
-def _library_logging(verbose: bool) -> Iterator[None]:
-    """smsbridge's logs go to stderr, warnings only unless ``verbose``; restored afterwards."""
-    import logging
-
-    import structlog
-
-    previous = structlog.get_config() if structlog.is_configured() else None
-    structlog.configure(
-        processors=[
-            structlog.processors.add_log_level,
-            structlog.dev.ConsoleRenderer(colors=False),
-        ],
-        wrapper_class=structlog.make_filtering_bound_logger(
-            logging.INFO if verbose else logging.WARNING
-        ),
-        logger_factory=lambda *_: structlog.PrintLogger(sys.stderr),
-        cache_logger_on_first_use=False,
-    )
-    try:
-        yield
-    finally:
-        if previous is None:
-            structlog.reset_defaults()
-        else:
-            structlog.configure(**previous)
 
 
 def _table(rows: Sequence[Sequence[str]], out: TextIO) -> None:
@@ -135,7 +106,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return emulator_main(args[1:])
     parsed = _parser().parse_args(args)
     if parsed.command == "demo":
-        with _library_logging(parsed.verbose):
+        from smsbridge.cli import stderr_logging
+
+        with stderr_logging(int(parsed.verbose)):
             return run_demo()
     return 2  # pragma: no cover - argparse already refused anything else
 
