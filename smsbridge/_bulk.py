@@ -111,9 +111,7 @@ class _Dispatcher:
         numbers = tuple(number for _, number in claimed)
         outgoing = OutgoingSend(message=self.message, recipients=numbers, provider=provider.name)
         self.client.plugins.hook.smsbridge_before_send(send=outgoing)
-        parts = check_message(
-            outgoing.message, provider.capabilities, provider.name, self.client.max_segments
-        ).segments
+        parts = check_message(outgoing.message, provider, self.client.max_segments).segments
         slots = [outgoing.vetoed_result(number, parts) for number in numbers]
         to_send = [number for number, slot in zip(numbers, slots, strict=True) if slot is None]
         if to_send:
@@ -184,7 +182,7 @@ async def run_bulk(
     """Send ``message`` to a stream of recipients through a journal; see ``Client.asend_bulk``."""
     started = time.perf_counter()
     provider = client.provider
-    check_message(message, provider.capabilities, provider.name, client.max_segments)
+    check_message(message, provider, client.max_segments)
     scratch = None
     if journal is None:
         scratch = tempfile.TemporaryDirectory(prefix="smsbridge-")

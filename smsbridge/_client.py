@@ -142,8 +142,8 @@ class Client:
     ) -> tuple[OutgoingSend, Segments, Prepared]:
         """Validate everything and run the before-send hooks; no network I/O happens here."""
         msg = coerce_message(message, **options)
-        caps, name = self.provider.capabilities, self.provider.name
-        segments = check_message(msg, caps, name, self.max_segments)
+        name = self.provider.name
+        segments = check_message(msg, self.provider, self.max_segments)
         prepared = prepare(recipients, self.region, self.duplicates)
         outgoing = OutgoingSend(
             message=msg,
@@ -157,7 +157,7 @@ class Client:
             )
         if outgoing.message is not msg:
             # A hook replaced the message, so the new one is checked too.
-            segments = check_message(outgoing.message, caps, name, self.max_segments)
+            segments = check_message(outgoing.message, self.provider, self.max_segments)
         _log.info(
             "sms_send_started",
             provider=name,

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Literal, TypedDict
+from typing import TYPE_CHECKING, Literal, TypedDict
 
 import attrs
 
-from smsbridge._models import Capabilities, Message, RecipientResult
+from smsbridge._models import Message, RecipientResult
 from smsbridge.exceptions import InvalidMessageError, InvalidRecipientError
 from smsbridge.phone import normalize_recipients
 from smsbridge.segments import Segments, count_segments
+
+if TYPE_CHECKING:
+    from smsbridge.provider import BaseProvider
 
 __all__ = [
     "DuplicatePolicy",
@@ -51,10 +54,12 @@ def coerce_message(
     return Message(text=message, sender=sender, flash=flash, udh=udh, reference=reference)
 
 
-def check_message(
-    message: Message, capabilities: Capabilities, provider: str, max_segments: int
-) -> Segments:
-    """The message's segments, or an InvalidMessageError if this provider cannot send it."""
+def check_message(message: Message, provider: BaseProvider, max_segments: int) -> Segments:
+    """The message's segments, or an InvalidMessageError if this provider cannot send it.
+
+    The provider's capabilities are checked here, then its own ``validate_message``.
+    """
+    capabilities, name = provider.capabilities, provider.name
     segments = count_segments(message.text)
     if segments.segments > max_segments:
         raise InvalidMessageError(
@@ -62,11 +67,12 @@ def check_message(
             f"({segments.units} units); at most {max_segments} are allowed"
         )
     if message.flash and not capabilities.flash:
-        raise InvalidMessageError(f"{provider} cannot send flash messages")
+        raise InvalidMessageError(f"{name} cannot send flash messages")
     if message.udh is not None and not capabilities.udh:
-        raise InvalidMessageError(f"{provider} cannot send a user data header (udh)")
+        raise InvalidMessageError(f"{name} cannot send a user data header (udh)")
     if segments.encoding == "UCS-2" and not capabilities.unicode:
-        raise InvalidMessageError(f"{provider} cannot send text outside the GSM-7 alphabet")
+        raise InvalidMessageError(f"{name} cannot send text outside the GSM-7 alphabet")
+    provider.validate_message(message)
     return segments
 
 

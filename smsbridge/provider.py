@@ -6,6 +6,7 @@ batching, hooks, logging, reports). A provider:
 
 - declares ``scheme`` (its URL scheme) and ``capabilities``;
 - builds itself from a :class:`~smsbridge.config.ProviderURL` in ``from_url``;
+- may refuse a message it cannot send in ``validate_message`` (called before any I/O);
 - implements ``send`` (and, where it has real async I/O, ``asend``) for at most
   ``capabilities.max_batch_size`` recipients, already validated and in E.164 form;
 - reports a failure of the whole request by raising a :mod:`smsbridge.exceptions` error (the
@@ -45,6 +46,14 @@ class BaseProvider:
     def from_url(cls, url: ProviderURL) -> Self:
         """Build the provider from its URL; raise ConfigurationError for a bad one."""
         raise ConfigurationError(f"the {cls.__name__} provider cannot be configured by URL")
+
+    def validate_message(self, message: Message) -> None:
+        """Refuse a message this provider cannot send, before any I/O (default: accept).
+
+        The client calls it once per send, after checking ``capabilities``; raise
+        :class:`~smsbridge.exceptions.InvalidMessageError` (the caller's input is wrong) or
+        :class:`~smsbridge.exceptions.ConfigurationError` (the provider's setup is).
+        """
 
     def send(self, message: Message, recipients: Sequence[str]) -> list[RecipientResult]:
         """Send ``message`` to ``recipients`` (one request) and return one result each, in order."""

@@ -273,6 +273,25 @@ class TestCapabilities:
             Client(provider=plain).send("سلام", [A])
         assert plain.requests == []
 
+    def test_provider_validation_runs_before_any_request(self) -> None:
+        """A provider's ``validate_message`` refusal is raised, in sync, async and bulk sends."""
+
+        class NoDigits(RecordingProvider):
+            def validate_message(self, message: Message) -> None:
+                if any(char.isdigit() for char in message.text):
+                    raise InvalidMessageError("no digits, please")
+
+        provider = NoDigits()
+        client = Client(provider=provider)
+        with pytest.raises(InvalidMessageError, match="no digits"):
+            client.send("code 1234", [A, B])
+        with pytest.raises(InvalidMessageError, match="no digits"):
+            asyncio.run(client.asend("code 1234", [A]))
+        with pytest.raises(InvalidMessageError, match="no digits"):
+            client.send_bulk("code 1234", [A])
+        assert provider.requests == []
+        assert client.send("no code", [A]).all_accepted
+
     def test_supported(self, sms_outbox: FakeOutbox) -> None:
         """The fake provider supports flash and udh."""
         Client("fake://").send("hi", [A], flash=True, udh="050003")

@@ -132,15 +132,20 @@ class MelipayamakProvider(BaseProvider):
 
     # -- sending ----------------------------------------------------------------------------
 
-    def _request(self, message: Message, recipients: Sequence[str]) -> dict[str, Any]:
-        """The SendSms arguments; raises before any I/O when the message cannot go out."""
-        sender = message.sender or self.sender
-        if sender is None:
+    def validate_message(self, message: Message) -> None:
+        """A sender line is needed, and text XML can carry; checked before any I/O."""
+        if message.sender is None and self.sender is None:
             raise InvalidMessageError(
                 "melipayamak needs a sender line: set ?from= in the URL or Message.sender"
             )
         if _NOT_XML.search(message.text) or (message.udh and _NOT_XML.search(message.udh)):
             raise InvalidMessageError("the message contains control characters XML cannot carry")
+
+    def _request(self, message: Message, recipients: Sequence[str]) -> dict[str, Any]:
+        """The SendSms arguments; a message that cannot go out is refused before any I/O."""
+        # The client has called validate_message already; a direct caller may not have.
+        self.validate_message(message)
+        sender = message.sender or self.sender
         return {
             "username": self.username,
             "password": self._password.reveal(),

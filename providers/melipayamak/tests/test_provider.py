@@ -13,7 +13,7 @@ from smsbridge_melipayamak import DEFAULT_ENDPOINT, MelipayamakProvider
 from smsbridge_melipayamak.emulator import Emulator, EmulatorState
 
 import smsbridge
-from smsbridge import Message, ProviderURL, SendStatus
+from smsbridge import Client, Message, ProviderURL, SendStatus
 from smsbridge.exceptions import (
     AuthenticationError,
     ConfigurationError,
@@ -98,6 +98,13 @@ class TestConfiguration:
         meli = MelipayamakProvider(username="demo", password=PASSWORD, endpoint=emulator.url)
         with meli, pytest.raises(InvalidMessageError, match="sender"):
             meli.send(Message(text="hi"), ["+989120000000"])
+        assert emulator.state.requests == []
+
+    def test_client_raises_for_a_missing_sender(self, emulator: Emulator) -> None:
+        """Through the client the same mistake is a raised input error, not a report."""
+        meli = MelipayamakProvider(username="demo", password=PASSWORD, endpoint=emulator.url)
+        with Client(provider=meli) as client, pytest.raises(InvalidMessageError, match="sender"):
+            client.send("hi", ["09120000000", "09120000001"])
         assert emulator.state.requests == []
 
     def test_control_characters_refused_before_io(self, provider: MelipayamakProvider) -> None:
