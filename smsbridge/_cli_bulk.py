@@ -20,8 +20,15 @@ from smsbridge.phone import check_number
 if TYPE_CHECKING:
     from smsbridge._bulk import BulkProgress, BulkSummary
     from smsbridge._client import Client
+    from smsbridge.journal import Journal
 
-__all__ = ["exit_code_for", "print_journal", "run_bulk_send", "validate_numbers"]
+__all__ = [
+    "exit_code_for",
+    "print_deliveries",
+    "print_journal",
+    "run_bulk_send",
+    "validate_numbers",
+]
 
 _SHOWN: Final = 20
 _PLAIN_EVERY: Final = 5.0  # seconds between progress lines when stderr is not a terminal
@@ -154,18 +161,36 @@ def _print_summary(summary: BulkSummary, as_json: bool) -> None:
         )
 
 
-def print_journal(path: str, only_unknown: bool, as_json: bool) -> None:
-    """Show a journal's totals, or the rows whose outcome is unknown."""
+def _open_journal(path: str, *, read_only: bool) -> Journal:
     from smsbridge.journal import Journal
 
     if not Path(path).is_file():
         raise InvalidInputError(f"no journal at {path}")
     try:
-        opened = Journal(path, read_only=True)
+        return Journal(path, read_only=read_only)
     except ConfigurationError as error:
         # Here the file is the user's input, not configuration.
         raise InvalidInputError(error.message) from None
-    with opened as journal:
+
+
+def print_deliveries(client: Client, path: str, as_json: bool) -> None:
+    """Check the delivery of the journal's accepted messages and print the counts."""
+    from smsbridge._reconcile import check_deliveries
+
+    # Read-only first, so a file that is not a journal is refused untouched.
+    _open_journal(path, read_only=True).close()
+    with _open_journal(path, read_only=False) as journal:
+        counts = check_deliveries(client, journal)
+    if as_json:
+        click.echo(json.dumps({"delivery": counts}))
+    else:
+        for status, count in counts.items():
+            click.echo(f"{status}: {count}")
+
+
+def print_journal(path: str, only_unknown: bool, as_json: bool) -> None:
+    """Show a journal's totals, or the rows whose outcome is unknown."""
+    with _open_journal(path, read_only=True) as journal:
         if only_unknown:
             for row in journal.unknown():
                 if as_json:

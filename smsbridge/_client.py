@@ -404,6 +404,18 @@ class Client:
         self._check_delivery_capability()
         return self.provider.delivery_status(list(message_ids))
 
+    def check_journal_deliveries(self, journal: str | Path) -> dict[str, int]:
+        """Check the delivery of every message a bulk send's journal records as accepted.
+
+        The statuses are stored in the journal (``JournalRow.delivery``) and counted.
+        """
+        from smsbridge._reconcile import check_deliveries
+        from smsbridge.journal import Journal
+
+        self._check_delivery_capability()
+        with Journal(journal) as book:
+            return check_deliveries(self, book)
+
     async def adelivery_status(self, message_ids: Sequence[str]) -> list[DeliveryReport]:
         """Async twin of :meth:`delivery_status`."""
         self._check_delivery_capability()

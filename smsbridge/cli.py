@@ -586,11 +586,34 @@ def _resume_hint(journal: str | None) -> Iterator[None]:
 @cli.command()
 @click.argument("path", metavar="JOURNAL")
 @click.option("--unknown", "only_unknown", is_flag=True, help="List rows of unknown outcome.")
+@click.option(
+    "--delivery",
+    is_flag=True,
+    help="Ask the provider (--url) for the delivery status of every accepted message.",
+)
+@click.option(
+    "--url",
+    envvar="SMSBRIDGE_URL",
+    metavar="URL",
+    help="Provider URL for --delivery; defaults to $SMSBRIDGE_URL.",
+)
 @click.option("--json", "as_json", is_flag=True, help="JSON output (one object a line).")
-def journal(path: str, only_unknown: bool, as_json: bool) -> None:
-    """Show a bulk send's journal: totals, or the recipients to reconcile (--unknown)."""
+@click.pass_context
+def journal(  # noqa: PLR0917 - click passes every option by keyword
+    ctx: click.Context,
+    path: str,
+    only_unknown: bool,
+    delivery: bool,
+    url: str | None,
+    as_json: bool,
+) -> None:
+    """Show a bulk send's journal: totals, the rows to reconcile (--unknown), or delivery."""
     from smsbridge import _cli_bulk
 
+    if delivery:
+        with _make_client(ctx, url, None, None) as client:
+            _cli_bulk.print_deliveries(client, path, as_json)
+        return
     _cli_bulk.print_journal(path, only_unknown, as_json)
 
 

@@ -44,7 +44,8 @@ CREATE TABLE IF NOT EXISTS recipients (
     provider_code TEXT,
     error TEXT,
     retryable INTEGER NOT NULL DEFAULT 0,
-    duplicate_of INTEGER
+    duplicate_of INTEGER,
+    delivery TEXT
 );
 CREATE UNIQUE INDEX IF NOT EXISTS first_of_number
     ON recipients(recipient) WHERE duplicate_of IS NULL AND recipient IS NOT NULL;
@@ -79,6 +80,8 @@ class JournalRow:
     provider_code: str | None
     error: str | None
     duplicate_of: int | None
+    delivery: str | None = None
+    """The last delivery status checked for this message (``pending``, ``delivered``, ...)."""
 
     def to_dict(self) -> dict[str, object]:
         """JSON-ready form, as the JSON Lines report writes it."""
@@ -96,6 +99,7 @@ class JournalRow:
                 "message": self.error,
             },
             "duplicate_of": self.duplicate_of,
+            "delivery": self.delivery,
         }
 
 
@@ -356,7 +360,7 @@ class Journal:
         "CASE WHEN r.state = 'duplicate' THEN f.state ELSE r.state END, "
         "COALESCE(r.message_id, f.message_id), COALESCE(f.segments, r.segments), "
         "COALESCE(r.category, f.category), COALESCE(r.provider_code, f.provider_code), "
-        "COALESCE(r.error, f.error), r.duplicate_of"
+        "COALESCE(r.error, f.error), r.duplicate_of, COALESCE(r.delivery, f.delivery)"
     )
 
     def _rows(self, where: str, params: Sequence[object] = ()) -> Iterator[JournalRow]:
@@ -379,14 +383,37 @@ class Journal:
         """Rows whose outcome is unknown: to reconcile, never re-sent automatically."""
         return self._rows("WHERE r.state = 'unknown'")
 
-    def accepted_ids(self) -> Iterator[tuple[int, str]]:
-        """``(position, message_id)`` of accepted rows, for delivery-status checks."""
-        query = (
-            "SELECT position, message_id FROM recipients "
-            "WHERE state = 'accepted' AND message_id IS NOT NULL ORDER BY position"
+    def record_delivery(self, statuses: Iterable[tuple[str, str]]) -> None:
+        """Store ``(message_id, delivery status)`` pairs from a delivery-status check."""
+        self._db.execute("BEGIN")
+        self._db.executemany(
+            "UPDATE recipients SET delivery = ? WHERE message_id = ? AND state = 'accepted'",
+            [(status, message_id) for message_id, status in statuses],
         )
-        for position, message_id in self._db.execute(query):
-            yield int(position), str(message_id)
+        self._db.execute("COMMIT")
+
+    def delivery_counts(self) -> dict[str, int]:
+        """Accepted messages by their last checked delivery status (``unchecked`` if none)."""
+        query = (
+            "SELECT COALESCE(delivery, 'unchecked'), COUNT(*) FROM recipients "
+            "WHERE state = 'accepted' GROUP BY 1 ORDER BY 1"
+        )
+        return {str(status): int(count) for status, count in self._db.execute(query)}
+
+    def accepted_ids(self, page: int = 1000) -> Iterator[tuple[int, str]]:
+        """``(position, message_id)`` of accepted rows, for delivery-status checks.
+
+        Read a page at a time, so the caller may write to the journal between pages.
+        """
+        query = (
+            "SELECT position, message_id FROM recipients WHERE state = 'accepted' "
+            "AND message_id IS NOT NULL AND position > ? ORDER BY position LIMIT ?"
+        )
+        after = -1
+        while rows := self._db.execute(query, (after, page)).fetchall():
+            for position, message_id in rows:
+                yield int(position), str(message_id)
+            after = int(rows[-1][0])
 
     def totals(self) -> JournalTotals:
         """Counts by outcome, duplicates counted with their first occurrence's outcome."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 import pytest
 from meli_support import OPT_OUT, PASSWORD, CannedServer, ManualClock
@@ -12,6 +13,7 @@ from smsbridge_melipayamak.emulator import Emulator
 import smsbridge
 from smsbridge import DeliveryStatus, Message
 from smsbridge.exceptions import UnknownProviderError
+from smsbridge.journal import Journal
 
 
 def statuses(reports: list[smsbridge.DeliveryReport]) -> list[DeliveryStatus]:
@@ -91,3 +93,22 @@ class TestDelivery:
             reports = meli.delivery_status(["1", "2"])
         assert statuses(reports) == [DeliveryStatus.FAILED, DeliveryStatus.UNKNOWN]
         assert [r.provider_code for r in reports] == [35, 777]
+
+
+class TestJournalDeliveries:
+    """A campaign's journal gets the delivery status of each accepted message."""
+
+    def test_bulk_send_then_check(
+        self, client: smsbridge.Client, emulator: Emulator, clock: ManualClock, tmp_path: Path
+    ) -> None:
+        """150 accepted messages: pending right after, delivered once the clock moves on."""
+        journal = tmp_path / "campaign.sqlite"
+        numbers = [f"0912{2_000_000 + i:07d}" for i in range(150)]
+        summary = client.send_bulk("Campaign لغو11", numbers, journal=journal)
+        assert summary.totals.accepted == 150
+        assert client.check_journal_deliveries(journal) == {"pending": 150}
+        clock.now += emulator.state.delivery_delay * 2
+        assert client.check_journal_deliveries(journal) == {"delivered": 150}
+        with Journal(journal, read_only=True) as book:
+            ids = {row.message_id for row in book.rows() if row.delivery == "delivered"}
+        assert ids == {str(sent.rec_id) for sent in emulator.state.sent}
