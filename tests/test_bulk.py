@@ -284,3 +284,20 @@ def test_rate_limit_spaces_requests() -> None:
 
     pacer = RequestPacer(50.0, clock=lambda: 100.0)
     assert [pacer._reserve() for _ in range(4)] == pytest.approx([0.0, 0.02, 0.04, 0.06])
+
+
+class TestRateLimitConfiguration:
+    """The rate limit is set in code or in the URL, and a bad value is refused up front."""
+
+    def test_from_code_and_url(self) -> None:
+        """``rate_limit=`` and ``?rate_limit=`` both reach the client, next to concurrency."""
+        assert Client("fake://", rate_limit=2.5).rate_limit == 2.5
+        from_url = Client("fake://?rate_limit=20&concurrency=3")
+        assert (from_url.rate_limit, from_url.concurrency) == (20.0, 3)
+        assert Client("fake://").rate_limit is None
+
+    @pytest.mark.parametrize("url", ["fake://?rate_limit=0", "fake://?rate_limit=fast"])
+    def test_bad_values(self, url: str) -> None:
+        """Zero or a word is a configuration error."""
+        with pytest.raises(ConfigurationError, match="rate_limit"):
+            Client(url)
