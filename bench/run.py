@@ -220,16 +220,7 @@ def bench_bulk(endpoint: str, wsdl_url: str) -> None:
         # What the official SDK does per call: a new zeep.Client from the WSDL URL, then one
         # recipient per SendSms.
         for number in sample:
-            client = zeep.Client(wsdl_url)
-            client.service.SendSms(
-                username=ACCOUNT[0],
-                password=ACCOUNT[1],
-                to={"string": [number]},
-                **{"from": SENDER},
-                text=CAMPAIGN,
-                isflash=False,
-                udh="",
-            )
+            send_one(zeep.Client(wsdl_url).service, number)
 
     started = time.perf_counter()
     naive()
