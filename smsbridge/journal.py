@@ -22,7 +22,7 @@ import json
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Final
+from typing import IO, Final
 
 import attrs
 
@@ -56,6 +56,29 @@ PENDING: Final = "pending"
 IN_FLIGHT: Final = "in_flight"
 DUPLICATE: Final = "duplicate"
 _FINAL_STATES: Final = ("accepted", "rejected", "unknown")
+
+
+def _lock_exclusively(path: Path) -> IO[bytes] | None:
+    """Hold ``<journal>.lock`` for as long as the journal is open for writing.
+
+    Two runs of one campaign at once would each take the other's in-flight rows for
+    interrupted ones. The operating system drops the lock when the process ends, even by
+    ``kill -9``, so a crash never leaves a stale lock behind.
+    """
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not POSIX: no lock, as before
+        return None
+    handle = open(f"{path}.lock", "ab")  # noqa: SIM115 - held open until Journal.close()
+    try:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.close()
+        raise ConfigurationError(
+            f"the journal {path} is in use by another running send; "
+            "wait for it to finish (or stop it) before starting this one"
+        ) from None
+    return handle
 
 
 def message_fingerprint(message: Message, provider: str) -> str:
@@ -127,6 +150,7 @@ class Journal:
         :raises ConfigurationError: when the file is missing (read-only) or is not a journal.
         """
         self.path = Path(path)
+        self._lock: IO[bytes] | None = None
         try:
             if read_only:
                 self._db = sqlite3.connect(
@@ -134,11 +158,13 @@ class Journal:
                 )
                 self._check_schema()
             else:
+                self._lock = _lock_exclusively(self.path)
                 self._db = sqlite3.connect(self.path, isolation_level=None)
                 self._db.execute("PRAGMA journal_mode=WAL")
                 self._db.execute("PRAGMA synchronous=NORMAL")
                 self._db.executescript(_SCHEMA)
         except sqlite3.DatabaseError as error:
+            self._unlock()
             raise ConfigurationError(f"{self.path} is not a smsbridge journal ({error})") from None
 
     def _check_schema(self) -> None:
@@ -155,6 +181,12 @@ class Journal:
     def close(self) -> None:
         """Close the file; safe to call twice."""
         self._db.close()
+        self._unlock()
+
+    def _unlock(self) -> None:
+        if self._lock is not None:
+            self._lock.close()  # closing the file releases the lock
+            self._lock = None
 
     def __enter__(self) -> Journal:
         return self

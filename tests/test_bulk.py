@@ -301,3 +301,48 @@ class TestRateLimitConfiguration:
         """Zero or a word is a configuration error."""
         with pytest.raises(ConfigurationError, match="rate_limit"):
             Client(url)
+
+
+class TestJournalLock:
+    """One journal is written by one running send at a time."""
+
+    def test_a_second_writer_is_refused_until_the_first_closes(self, tmp_path: Path) -> None:
+        """While a journal is open for writing, opening it again fails; inspection still works."""
+        path = tmp_path / "j.sqlite"
+        first = Journal(path)
+        with pytest.raises(ConfigurationError, match="in use by another running send"):
+            Journal(path)
+        with Journal(path, read_only=True) as reader:
+            assert reader.row_count() == 0
+        first.close()
+        Journal(path).close()
+
+    def test_a_killed_writer_leaves_no_stale_lock(self, tmp_path: Path) -> None:
+        """The lock dies with its process, even by SIGKILL."""
+        import signal
+        import subprocess
+        import sys
+
+        path = tmp_path / "j.sqlite"
+        holder = subprocess.Popen(
+            [
+                sys.executable,
+                "-c",
+                "import sys, time; from smsbridge.journal import Journal; "
+                "j = Journal(sys.argv[1]); print('open', flush=True); time.sleep(60)",
+                str(path),
+            ],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            assert holder.stdout is not None
+            assert holder.stdout.readline().strip() == "open"
+            with pytest.raises(ConfigurationError, match="in use"):
+                Journal(path)
+        finally:
+            holder.send_signal(signal.SIGKILL)
+            holder.wait(10)
+            if holder.stdout is not None:
+                holder.stdout.close()
+        Journal(path).close()
