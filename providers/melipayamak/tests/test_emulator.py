@@ -17,6 +17,7 @@ import zeep
 import zeep.exceptions
 import zeep.transports
 from lxml import etree
+from meli_support import ManualClock
 from smsbridge_melipayamak.emulator import (
     Account,
     DeliveryCode,
@@ -39,16 +40,6 @@ OPT_OUT = "لغو11"
 SOAP_NS = "http://schemas.xmlsoap.org/soap/envelope/"
 
 
-class FakeClock:
-    """A clock the tests move by hand."""
-
-    def __init__(self) -> None:
-        self.now = 1_700_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 class OfflineTransport(zeep.transports.Transport):
     """A zeep transport that fails any HTTP load, proving the WSDL needs no network."""
 
@@ -65,24 +56,6 @@ class OfflineTransport(zeep.transports.Transport):
 def zeep_client(url: str, **kwargs: Any) -> Any:
     """A zeep client; zeep is untyped, so its one ignore lives here."""
     return zeep.Client(url, **kwargs)  # type: ignore[no-untyped-call]
-
-
-@pytest.fixture
-def emulator_clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
-def emulator_state(emulator_clock: FakeClock) -> EmulatorState:
-    state = EmulatorState.demo()
-    state.clock = emulator_clock
-    return state
-
-
-@pytest.fixture
-def emulator(emulator_state: EmulatorState) -> Iterator[Emulator]:
-    with Emulator(emulator_state) as running:
-        yield running
 
 
 @pytest.fixture
@@ -386,7 +359,7 @@ class TestDeliveries:
     """Delivery statuses move with the injected clock."""
 
     def test_progression(
-        self, emulator: Emulator, emulator_client: Any, emulator_clock: FakeClock
+        self, emulator: Emulator, emulator_client: Any, clock: ManualClock
     ) -> None:
         """0 just after sending, 8 half-way, then 1 or 2 (unreachable) after the delay."""
         emulator.state.unreachable.add("+989121234568")
@@ -397,9 +370,9 @@ class TestDeliveries:
             return list(result)  # zeep flattens ArrayOfInt to a list
 
         assert statuses() == [DeliveryCode.SENT_TO_TELECOM] * 2
-        emulator_clock.now += emulator.state.delivery_delay / 2
+        clock.now += emulator.state.delivery_delay / 2
         assert statuses() == [DeliveryCode.REACHED_TELECOM] * 2
-        emulator_clock.now += emulator.state.delivery_delay / 2
+        clock.now += emulator.state.delivery_delay / 2
         assert statuses() == [DeliveryCode.DELIVERED, DeliveryCode.NOT_DELIVERED]
         assert emulator_client.service.GetDeliveries2(recId=str(rec_ids[0])) == 1
         assert emulator_client.service.GetDeliveries2(recId=str(rec_ids[1])) == 2
