@@ -4,9 +4,12 @@ import importlib as _importlib
 import typing as _typing
 
 if _typing.TYPE_CHECKING:
-    from smsbridge._bulk import BulkProgress, BulkSummary
-    from smsbridge._client import Client
+    from smsbridge._client import AsyncClient, Client
+    from smsbridge._engine._bulk import BulkProgress, BulkSummary
+    from smsbridge._engine._outgoing import OutgoingSend
+    from smsbridge._engine._settings import Settings
     from smsbridge._models import (
+        Balance,
         Capabilities,
         DeliveryReport,
         DeliveryStatus,
@@ -15,8 +18,9 @@ if _typing.TYPE_CHECKING:
         ResultError,
         SendReport,
         SendStatus,
+        Template,
+        TemplateSupport,
     )
-    from smsbridge._send import OutgoingSend
     from smsbridge.config import ProviderURL, Secret
     from smsbridge.exceptions import (
         AccountRestrictedError,
@@ -41,17 +45,20 @@ if _typing.TYPE_CHECKING:
     )
     from smsbridge.hookspecs import hookimpl
     from smsbridge.phone import normalize_number
-    from smsbridge.provider import BaseProvider
+    from smsbridge.provider import BaseProvider, Batch
     from smsbridge.segments import Segments, count_segments
 
 # Names resolve on first use (PEP 562), so `import smsbridge` and `smsbridge --help` stay fast:
 # phonenumbers, structlog and asyncio load only when something is sent.
 _EXPORTS: dict[str, str] = {
     "AccountRestrictedError": "smsbridge.exceptions",
+    "AsyncClient": "smsbridge._client",
     "AuthenticationError": "smsbridge.exceptions",
+    "Balance": "smsbridge._models",
     "BaseProvider": "smsbridge.provider",
-    "BulkProgress": "smsbridge._bulk",
-    "BulkSummary": "smsbridge._bulk",
+    "Batch": "smsbridge.provider",
+    "BulkProgress": "smsbridge._engine._bulk",
+    "BulkSummary": "smsbridge._engine._bulk",
     "Capabilities": "smsbridge._models",
     "Client": "smsbridge._client",
     "ConfigurationError": "smsbridge.exceptions",
@@ -65,7 +72,7 @@ _EXPORTS: dict[str, str] = {
     "InvalidRecipientError": "smsbridge.exceptions",
     "Message": "smsbridge._models",
     "OutcomeUnknownError": "smsbridge.exceptions",
-    "OutgoingSend": "smsbridge._send",
+    "OutgoingSend": "smsbridge._engine._outgoing",
     "ProviderError": "smsbridge.exceptions",
     "ProviderURL": "smsbridge.config",
     "ProviderUnavailableError": "smsbridge.exceptions",
@@ -80,7 +87,10 @@ _EXPORTS: dict[str, str] = {
     "SendStatus": "smsbridge._models",
     "SendVetoedError": "smsbridge.exceptions",
     "SenderRejectedError": "smsbridge.exceptions",
+    "Settings": "smsbridge._engine._settings",
     "SmsBridgeError": "smsbridge.exceptions",
+    "Template": "smsbridge._models",
+    "TemplateSupport": "smsbridge._models",
     "UnknownProviderError": "smsbridge.exceptions",
     "count_segments": "smsbridge.segments",
     "hookimpl": "smsbridge.hookspecs",
@@ -105,8 +115,11 @@ __version__ = "0.1.0"
 
 __all__ = [
     "AccountRestrictedError",
+    "AsyncClient",
     "AuthenticationError",
+    "Balance",
     "BaseProvider",
+    "Batch",
     "BulkProgress",
     "BulkSummary",
     "Capabilities",
@@ -137,7 +150,10 @@ __all__ = [
     "SendStatus",
     "SendVetoedError",
     "SenderRejectedError",
+    "Settings",
     "SmsBridgeError",
+    "Template",
+    "TemplateSupport",
     "UnknownProviderError",
     "count_segments",
     "hookimpl",

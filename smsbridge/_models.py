@@ -1,16 +1,19 @@
-"""The provider-neutral data: messages, per-recipient results, reports and delivery statuses."""
+"""The provider-neutral data: messages, templates, per-recipient results, reports, statuses."""
 
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable, Iterator, Sequence
-from typing import Any
+import re
+import unicodedata
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import Any, Final, Literal
 
 import attrs
 
 from smsbridge.exceptions import ErrorCategory, InvalidMessageError, SmsBridgeError
 
 __all__ = [
+    "Balance",
     "Capabilities",
     "DeliveryReport",
     "DeliveryStatus",
@@ -19,20 +22,50 @@ __all__ = [
     "ResultError",
     "SendReport",
     "SendStatus",
+    "Template",
+    "TemplateSupport",
 ]
+
+# Characters no SMS carries and XML 1.0 cannot hold (C0 controls but tab/newline/CR, the
+# non-characters U+FFFE/U+FFFF), and lone surrogates, which cannot be encoded at all.
+_NOT_SENDABLE: Final = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff\ud800-\udfff]")
+# In a name (sender, reference, template id) no control character belongs, tab/newline included.
+_CONTROL: Final = re.compile("[\x00-\x1f\x7f\ud800-\udfff]")
+
+
+def visible(text: str) -> bool:
+    """True when ``text`` shows something: not only spaces and invisible format characters
+    (zero-width space, direction marks, ZWNJ, BOM)."""
+    return any(not char.isspace() and unicodedata.category(char) != "Cf" for char in text)
+
+
+def check_text(text: object, what: str = "message text") -> str:
+    """``text`` if it is sendable, else an InvalidMessageError saying why."""
+    if not isinstance(text, str):
+        raise InvalidMessageError(f"{what} must be a str, not {type(text).__name__}")
+    bad = _NOT_SENDABLE.search(text)
+    if bad is not None:
+        raise InvalidMessageError(
+            f"{what} contains the character U+{ord(bad.group()):04X} at position {bad.start()}, "
+            "which no SMS can carry (a control character or a lone surrogate)"
+        )
+    if not visible(text):
+        raise InvalidMessageError(f"{what} is empty")
+    return text
 
 
 def _text_is_sendable(_instance: object, _attribute: object, value: Any) -> None:
-    if not isinstance(value, str):
-        raise InvalidMessageError(f"message text must be a str, not {type(value).__name__}")
-    if not value.strip():
-        raise InvalidMessageError("message text is empty")
+    check_text(value)
 
 
-def _optional_str(name: str) -> Any:
+def _optional_name(name: str) -> Any:
     def check(_instance: object, _attribute: object, value: object) -> None:
-        if value is not None and (not isinstance(value, str) or not value.strip()):
+        if value is None:
+            return
+        if not isinstance(value, str) or not visible(value):
             raise InvalidMessageError(f"{name} must be a non-empty str or None, got {value!r}")
+        if _CONTROL.search(value):
+            raise InvalidMessageError(f"{name} must not contain control characters")
 
     return check
 
@@ -51,14 +84,74 @@ class Message:
     """What to send. Validated on construction, so a bad message never reaches a provider.
 
     ``reference`` is the caller's own idempotency key: smsbridge passes it to hooks and logs it,
-    so a caller can recognise a send it already made.
+    and providers that deduplicate on the service side (Kavenegar's ``localid``) derive their
+    per-recipient keys from it, so sending the same reference again is not sent twice.
     """
 
     text: str = attrs.field(validator=_text_is_sendable)
-    sender: str | None = attrs.field(default=None, validator=_optional_str("sender"))
+    sender: str | None = attrs.field(default=None, validator=_optional_name("sender"))
     flash: bool = attrs.field(default=False, validator=_is_bool("flash"))
-    udh: str | None = attrs.field(default=None, validator=_optional_str("udh"))
-    reference: str | None = attrs.field(default=None, validator=_optional_str("reference"))
+    udh: str | None = attrs.field(default=None, validator=_optional_name("udh"))
+    reference: str | None = attrs.field(default=None, validator=_optional_name("reference"))
+
+
+Variables = tuple[str, ...] | Mapping[str, str]
+
+
+def _as_variables(value: object) -> Variables:
+    if isinstance(value, Mapping):
+        return dict(value)
+    if isinstance(value, str) or not isinstance(value, Iterable):
+        raise InvalidMessageError(
+            "template variables must be a list of values or a mapping of names to values"
+        )
+    return tuple(value)
+
+
+def _variables_valid(_instance: object, _attribute: object, value: Variables) -> None:
+    items = value.items() if isinstance(value, Mapping) else enumerate(value)
+    for key, item in items:
+        if not isinstance(key, int | str) or (isinstance(key, str) and not key.strip()):
+            raise InvalidMessageError(f"template variable names must be non-empty, got {key!r}")
+        if not isinstance(item, str):
+            raise InvalidMessageError(
+                f"template variable {key!r} must be a str, not {type(item).__name__}"
+            )
+        if _NOT_SENDABLE.search(item):
+            raise InvalidMessageError(
+                f"template variable {key!r} contains a control character or a lone surrogate"
+            )
+
+
+@attrs.frozen(kw_only=True)
+class Template:
+    """A send through a template the provider holds (an approved OTP pattern).
+
+    ``id`` names the template at the provider (Melipayamak's ``bodyId``, Kavenegar's template
+    name); ``variables`` fill it, as a list (ordered placeholders ``{0}``, ``{1}``) or a mapping
+    (named ones, such as Kavenegar's ``token``). The provider's rules for variables are checked
+    before any I/O.
+    """
+
+    id: str = attrs.field(converter=str, validator=_optional_name("template id"))
+    variables: Variables = attrs.field(
+        factory=tuple, converter=_as_variables, validator=_variables_valid
+    )
+    sender: str | None = attrs.field(default=None, validator=_optional_name("sender"))
+    reference: str | None = attrs.field(default=None, validator=_optional_name("reference"))
+
+    @property
+    def values(self) -> list[str]:
+        """The variable values in order (a mapping's in insertion order)."""
+        return (
+            list(self.variables.values())
+            if isinstance(self.variables, Mapping)
+            else list(self.variables)
+        )
+
+    def describe(self) -> str:
+        """``template ID with N variables``: safe to log or show (no values)."""
+        return f"template {self.id} with {len(self.variables)} variables"
 
 
 class SendStatus(enum.Enum):
@@ -213,8 +306,18 @@ class DeliveryReport:
 
 
 @attrs.frozen(kw_only=True)
+class TemplateSupport:
+    """How a provider takes template sends."""
+
+    variables: Literal["ordered", "named", "any"]
+    """Whether variables fill ``{0}``, ``{1}``… in order, named placeholders, or either."""
+    max_batch_size: int = attrs.field(default=1, validator=attrs.validators.ge(1))
+    """Recipients per template request (1 where the service takes one number a call)."""
+
+
+@attrs.frozen(kw_only=True)
 class Capabilities:
-    """What a provider can do; the client checks a message against these before sending."""
+    """What a provider can do; the client checks a send against these before any I/O."""
 
     max_batch_size: int = attrs.field(default=1, validator=attrs.validators.ge(1))
     """The most recipients one request to the provider may carry."""
@@ -222,3 +325,25 @@ class Capabilities:
     udh: bool = False
     delivery_status: bool = False
     unicode: bool = True
+    templates: TemplateSupport | None = None
+    """None when the provider has no template sends."""
+    balance: bool = False
+    """Whether :meth:`Client.balance` works."""
+    landlines: bool = False
+    """Whether fixed-line numbers are valid recipients (most SMS providers reach mobiles only)."""
+    max_delivery_batch: int = attrs.field(default=100, validator=attrs.validators.ge(1))
+    """The most message ids one delivery-status request may carry."""
+
+
+@attrs.frozen(kw_only=True)
+class Balance:
+    """The account's credit, in the unit the provider counts it in."""
+
+    amount: float
+    unit: str
+    """``"messages"``, ``"rials"``, or whatever the provider says."""
+    provider: str = ""
+
+    def to_dict(self) -> dict[str, object]:
+        """JSON-ready form, as ``smsbridge balance --json`` prints it."""
+        return {"amount": self.amount, "unit": self.unit, "provider": self.provider}

@@ -1,21 +1,28 @@
-"""Building the plugin manager, on demand and never at import time.
+"""The plugin host: a pluggy manager built on demand (never at import) and typed hook calls.
 
 Built-in plugins are registered explicitly; third-party ones come from the entry-point group
 ``smsbridge`` unless ``SMSBRIDGE_DISABLE_PLUGIN_AUTOLOAD`` is set. Plugins named in
-``SMSBRIDGE_BLOCKED_PLUGINS`` (comma-separated entry-point names) are never loaded.
+``SMSBRIDGE_BLOCKED_PLUGINS`` (comma-separated entry-point names) are never loaded. Core code
+calls the typed methods of :class:`PluginHost` (``host.before_send(...)``), never ``pm.hook``.
 """
 
 from __future__ import annotations
 
+import functools
+import importlib.metadata
 import os
 from collections.abc import Mapping, Sequence
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 import pluggy
 
 from smsbridge import hookspecs
 from smsbridge.exceptions import ConfigurationError
 from smsbridge.provider import BaseProvider
+
+if TYPE_CHECKING:
+    from smsbridge._engine._outgoing import OutgoingSend
+    from smsbridge._models import SendReport
 
 __all__ = [
     "ENTRY_POINT_GROUP",
@@ -33,8 +40,30 @@ def _autoload_disabled(environ: Mapping[str, str]) -> bool:
     return environ.get(ENV_DISABLE_AUTOLOAD, "").strip().lower() not in ("", "0", "false", "no")
 
 
+@functools.cache
+def _entry_points() -> tuple[tuple[str, str, importlib.metadata.EntryPoint], ...]:
+    """``(name, distribution, entry point)`` of every installed smsbridge plugin.
+
+    Scanning the installed distributions takes milliseconds; once a process is enough.
+    """
+    found = []
+    for dist in importlib.metadata.distributions():
+        for entry in dist.entry_points:
+            if entry.group == ENTRY_POINT_GROUP:
+                found.append((entry.name, dist.metadata["name"] or "?", entry))
+    return tuple(found)
+
+
+def _load_failed(name: str, dist: str, error: BaseException) -> ConfigurationError:
+    return ConfigurationError(
+        f"the smsbridge plugin {name!r} (from {dist}) failed to load: "
+        f"{type(error).__name__}: {error}. Fix or uninstall it, or skip it with "
+        f"SMSBRIDGE_BLOCKED_PLUGINS={name}"
+    )
+
+
 class PluginHost:
-    """A plugin manager plus typed calls of each hook, so core code never touches ``pm.hook``."""
+    """A plugin manager plus typed calls of each hook."""
 
     def __init__(
         self,
@@ -53,24 +82,59 @@ class PluginHost:
             if name.strip():
                 pm.set_blocked(name.strip())
         if autoload if autoload is not None else not _autoload_disabled(env):
-            pm.load_setuptools_entrypoints(ENTRY_POINT_GROUP)
+            for name, dist, entry in _entry_points():
+                if pm.is_blocked(name) or pm.get_plugin(name) is not None:
+                    continue
+                try:
+                    pm.register(entry.load(), name=name)
+                except Exception as error:
+                    raise _load_failed(name, dist, error) from None
         for plugin in plugins:
             pm.register(plugin)
-        # Refuses hook implementations whose names match no spec (a misspelled hook).
-        pm.check_pending()
+        try:
+            # Refuses hook implementations whose names match no spec (a misspelled hook).
+            pm.check_pending()
+        except pluggy.PluginValidationError as error:
+            raise ConfigurationError(
+                f"the smsbridge plugin {pm.get_name(error.plugin)!r} is invalid: {error}. "
+                f"Skip it with SMSBRIDGE_BLOCKED_PLUGINS={pm.get_name(error.plugin)}"
+            ) from None
         self.pm = pm
         self._providers: dict[str, type[BaseProvider]] | None = None
 
-    @property
-    def hook(self) -> pluggy.HookRelay:
-        """The raw hook relay, for callers that need pluggy itself."""
-        return self.pm.hook
+    # -- typed hook calls -------------------------------------------------------------------
+
+    def before_send(self, send: OutgoingSend) -> None:
+        """Run every ``smsbridge_before_send``; a replaced message must still be a message."""
+        from smsbridge._models import Message, Template
+
+        self.pm.hook.smsbridge_before_send(send=send)
+        if not isinstance(send.message, Message | Template):
+            raise ConfigurationError(
+                "a smsbridge_before_send hook set send.message to a non-Message"
+            )
+
+    def after_send(self, send: OutgoingSend, report: SendReport) -> None:
+        """Run every ``smsbridge_after_send``."""
+        self.pm.hook.smsbridge_after_send(send=send, report=report)
+
+    def provider_created(self, provider: BaseProvider) -> None:
+        """Run every ``smsbridge_provider_created``."""
+        self.pm.hook.smsbridge_provider_created(provider=provider)
+
+    # -- providers --------------------------------------------------------------------------
 
     def provider_classes(self) -> dict[str, type[BaseProvider]]:
         """Every registered provider class by URL scheme."""
         if self._providers is None:
             found: dict[str, type[BaseProvider]] = {}
-            for contributed in self.pm.hook.smsbridge_register_providers():
+            for impl in self.pm.hook.smsbridge_register_providers.get_hookimpls():
+                try:
+                    contributed = impl.function()
+                except Exception as error:
+                    raise _load_failed(
+                        impl.plugin_name, "its smsbridge_register_providers", error
+                    ) from None
                 for cls in contributed:
                     if not (isinstance(cls, type) and issubclass(cls, BaseProvider)):
                         raise ConfigurationError(f"{cls!r} is not a BaseProvider subclass")

@@ -7,7 +7,9 @@ Reserved characters in a password are percent-encoded, as in any URL.
 
 from __future__ import annotations
 
+import math
 import os
+import re
 from collections.abc import Mapping
 from typing import Final
 from urllib.parse import parse_qsl, unquote, urlsplit
@@ -16,9 +18,45 @@ import attrs
 
 from smsbridge.exceptions import ConfigurationError
 
-__all__ = ["ENV_URL", "ProviderURL", "Secret", "looks_secret", "url_from_env"]
+__all__ = [
+    "ENV_URL",
+    "ProviderURL",
+    "Secret",
+    "check_endpoint",
+    "check_printable",
+    "looks_secret",
+    "url_from_env",
+]
 
 ENV_URL: Final = "SMSBRIDGE_URL"
+_CONTROL: Final = re.compile("[\x00-\x1f\x7f\ud800-\udfff]")
+
+
+def check_printable(value: str, what: str) -> str:
+    """``value`` if it holds no control character (a credential, a sender line, a name).
+
+    A newline in a password would end up in a header or an envelope; the error never quotes
+    the value, which may be secret.
+    """
+    if _CONTROL.search(value):
+        raise ConfigurationError(f"{what} must not contain control characters")
+    return value
+
+
+def check_endpoint(endpoint: object, what: str = "endpoint") -> str:
+    """``endpoint`` if it is an http(s) URL with a host and a valid port."""
+    if not isinstance(endpoint, str) or not endpoint.startswith(("http://", "https://")):
+        raise ConfigurationError(f"{what} must be an http(s) URL, got {endpoint!r}")
+    try:
+        parts = urlsplit(endpoint)
+        parts.port  # noqa: B018 - raises for a port out of range
+    except ValueError:
+        raise ConfigurationError(
+            f"the {what} {endpoint!r} is malformed or its port is out of range"
+        ) from None
+    if not parts.hostname:
+        raise ConfigurationError(f"the {what} {endpoint!r} has no host")
+    return endpoint.rstrip("/") if parts.path in ("", "/") else endpoint
 
 
 _SECRET_PARAM_WORDS: Final = ("token", "key", "secret", "password", "passwd", "auth", "sig")
@@ -128,7 +166,7 @@ class ProviderURL:
         return self.username, self.password
 
     def float_param(self, name: str, default: float) -> float:
-        """A positive number parameter, or ``default`` when absent."""
+        """A positive finite number parameter, or ``default`` when absent."""
         raw = self.params.get(name)
         if raw is None:
             return default
@@ -136,7 +174,7 @@ class ProviderURL:
             value = float(raw)
         except ValueError:
             raise ConfigurationError(f"{name} must be a number, got {raw!r}") from None
-        if value <= 0:
+        if not math.isfinite(value) or value <= 0:
             raise ConfigurationError(f"{name} must be positive, got {raw!r}")
         return value
 

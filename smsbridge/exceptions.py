@@ -5,7 +5,8 @@ I/O; provider errors for one request become per-recipient results of that reques
 partly fails still returns a report.
 
     SmsBridgeError
-    ├── InvalidInputError (ValueError)          raised before any network I/O
+    ├── InvalidInputError (ValueError)          raised before any network I/O (bad options,
+    │   │                                       timeouts, files, journals)
     │   ├── InvalidRecipientError               every bad recipient with its position
     │   └── InvalidMessageError                 empty text, too many segments, unsupported option
     ├── ConfigurationError (ValueError)         bad URL, unknown scheme, missing credentials
@@ -22,8 +23,8 @@ partly fails still returns a report.
         ├── OutcomeUnknownError                 may have been sent; never retried automatically
         └── UnknownProviderError                an unmapped provider code, kept raw
 
-Every error carries ``category`` (an :class:`ErrorCategory`), ``retryable``, and the provider's
-name, raw code and raw text when a provider produced it.
+Every error, the base classes included, carries ``category`` (an :class:`ErrorCategory`),
+``retryable``, and the provider's name, raw code and raw text when a provider produced it.
 """
 
 from __future__ import annotations
@@ -60,6 +61,8 @@ __all__ = [
 class ErrorCategory(enum.Enum):
     """Provider-neutral failure categories; the values are the snake_case names in JSON output."""
 
+    UNEXPECTED = "unexpected"
+    INVALID_INPUT = "invalid_input"
     INVALID_RECIPIENT = "invalid_recipient"
     INVALID_MESSAGE = "invalid_message"
     CONFIGURATION = "configuration"
@@ -79,7 +82,7 @@ class ErrorCategory(enum.Enum):
 class SmsBridgeError(Exception):
     """Base of every error smsbridge raises."""
 
-    category: ClassVar[ErrorCategory]
+    category: ClassVar[ErrorCategory] = ErrorCategory.UNEXPECTED
     retryable: ClassVar[bool] = False
 
     def __init__(
@@ -99,6 +102,8 @@ class SmsBridgeError(Exception):
 
 class InvalidInputError(SmsBridgeError, ValueError):
     """The caller's input is wrong; nothing was sent."""
+
+    category = ErrorCategory.INVALID_INPUT
 
 
 @attrs.frozen
@@ -215,6 +220,8 @@ class UnknownProviderError(ProviderError):
 _BY_CATEGORY: dict[ErrorCategory, type[SmsBridgeError]] = {
     cls.category: cls
     for cls in (
+        SmsBridgeError,
+        InvalidInputError,
         InvalidRecipientError,
         InvalidMessageError,
         ConfigurationError,

@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING
 import pluggy
 
 if TYPE_CHECKING:
+    from smsbridge._engine._outgoing import OutgoingSend
     from smsbridge._models import SendReport
-    from smsbridge._send import OutgoingSend
     from smsbridge.provider import BaseProvider
 
 __all__ = ["hookimpl", "hookspec"]

@@ -109,8 +109,13 @@ def _fast_mobile(text: str, region: str) -> str | None:
     return None
 
 
-def check_number(raw: object, region: str = DEFAULT_REGION) -> tuple[str | None, str | None]:
-    """The E.164 form of ``raw`` and no problem, or no number and the reason it is invalid."""
+def check_number(
+    raw: object, region: str = DEFAULT_REGION, *, landlines: bool = False
+) -> tuple[str | None, str | None]:
+    """The E.164 form of ``raw`` and no problem, or no number and the reason it is invalid.
+
+    Only mobile numbers are valid unless ``landlines`` (a provider that reaches fixed lines).
+    """
     if not isinstance(raw, str):
         return None, f"must be a str, not {type(raw).__name__}"
     text = raw.translate(_DIGITS).strip()
@@ -119,10 +124,15 @@ def check_number(raw: object, region: str = DEFAULT_REGION) -> tuple[str | None,
     fast = _fast_mobile(text, region)
     if fast is not None:
         return fast, None
-    return _full_check(text, region)
+    return _full_check(text, region, landlines)
 
 
-def _full_check(text: str, region: str) -> tuple[str | None, str | None]:
+_MOBILE_TYPES: Final = frozenset(
+    {phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE}
+)
+
+
+def _full_check(text: str, region: str, landlines: bool) -> tuple[str | None, str | None]:
     """phonenumbers' parse and validation, with a reason for each way a number can be wrong."""
     if len(text) > _MAX_INPUT_LENGTH:
         return None, "too long"
@@ -133,6 +143,11 @@ def _full_check(text: str, region: str) -> tuple[str | None, str | None]:
     except phonenumbers.NumberParseException as error:
         return None, _PARSE_REASONS.get(error.error_type, "not a phone number")
     if phonenumbers.is_valid_number(number):
+        kind = phonenumbers.number_type(number)
+        if not landlines and kind not in _MOBILE_TYPES:
+            if kind == phonenumbers.PhoneNumberType.FIXED_LINE:
+                return None, "a landline, not a mobile number"
+            return None, "not a mobile number"
         return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164), None
     reason = phonenumbers.is_possible_number_with_reason(number)
     return None, _LENGTH_REASONS.get(reason, "not a valid number for its region")
@@ -158,19 +173,24 @@ def is_known_region(region: str) -> bool:
     return region.upper() in phonenumbers.SUPPORTED_REGIONS
 
 
-def normalize_number(raw: str, region: str = DEFAULT_REGION) -> str:
+def normalize_number(raw: str, region: str = DEFAULT_REGION, *, landlines: bool = False) -> str:
     """Return ``raw`` in E.164 form, reading local numbers as numbers of ``region``.
 
-    :raises InvalidRecipientError: when ``raw`` is not a valid phone number.
+    :raises InvalidRecipientError: when ``raw`` is not a valid (mobile, unless ``landlines``)
+        phone number.
     """
-    number, reason = check_number(raw, region)
+    number, reason = check_number(raw, region, landlines=landlines)
     if number is None:
         raise InvalidRecipientError([RecipientProblem(0, raw, reason or "invalid")])
     return number
 
 
 def normalize_recipients(
-    recipients: Iterable[object], region: str = DEFAULT_REGION, *, start: int = 0
+    recipients: Iterable[object],
+    region: str = DEFAULT_REGION,
+    *,
+    start: int = 0,
+    landlines: bool = False,
 ) -> list[str]:
     """Normalise every recipient, or raise one error that lists every invalid one.
 
@@ -180,7 +200,7 @@ def normalize_recipients(
     normalized: list[str] = []
     problems: list[RecipientProblem] = []
     for index, raw in enumerate(recipients, start):
-        number, reason = check_number(raw, region)
+        number, reason = check_number(raw, region, landlines=landlines)
         if number is None:
             problems.append(RecipientProblem(index, raw, reason or "invalid"))
         else:

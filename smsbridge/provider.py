@@ -1,37 +1,83 @@
-"""The provider seam: one class a plugin implements to add a provider.
+"""The provider seam: what a plugin implements to add a provider.
 
-Modelled on httpx's ``BaseTransport``: a provider sends one request's worth of recipients and
-returns one result per recipient; the :class:`~smsbridge.Client` does everything else (validation,
-batching, hooks, logging, reports). A provider:
+Providers are sans-I/O, like h11: a provider turns one request's worth of a send (a
+:class:`Batch`) into a :class:`~smsbridge.transport.Request`, and the
+:class:`~smsbridge.transport.Response` into one result per recipient. It never opens a socket,
+sleeps or retries. The engine does the rest, once for every provider: validation, batching,
+concurrency, rate limits, hooks, logging, and the transport (deadlines, size caps, redirects
+refused, TLS, proxies, and which transport faults mean "not sent" or "may have been sent").
+Because nothing here does I/O, each method is written once (no sync/async twins) and can be
+tested by feeding it bytes.
+
+A provider:
 
 - declares ``scheme`` (its URL scheme) and ``capabilities``;
 - builds itself from a :class:`~smsbridge.config.ProviderURL` in ``from_url``;
-- may refuse a message it cannot send in ``validate_message`` (called before any I/O);
-- implements ``send`` (and, where it has real async I/O, ``asend``) for at most
-  ``capabilities.max_batch_size`` recipients, already validated and in E.164 form;
-- reports a failure of the whole request by raising a :mod:`smsbridge.exceptions` error (the
-  client turns it into a result for each recipient of that request), and a failure of single
-  recipients by returning rejected results.
+- names its ``secrets`` (password, API key), which smsbridge then scrubs from every text a
+  provider hands back;
+- refuses what it cannot send in ``validate_message``/``validate_template`` (before any I/O);
+- implements ``request_for`` and ``results_from`` (and, where it can, the delivery-status and
+  balance pairs);
+- reports a failure of the whole request by raising a :mod:`smsbridge.exceptions` error from
+  ``results_from`` (every recipient of the request gets it), and a failure of single recipients
+  by returning rejected results;
+- may supply its own ``transport`` (the fake provider answers in memory); otherwise the engine's
+  HTTP transports carry its requests.
 """
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, ClassVar, Self
 
-from smsbridge._models import Capabilities, DeliveryReport, Message, RecipientResult
-from smsbridge.exceptions import ConfigurationError
+import attrs
+
+from smsbridge._models import (
+    Balance,
+    Capabilities,
+    DeliveryReport,
+    Message,
+    RecipientResult,
+    Template,
+)
+from smsbridge.exceptions import (
+    ConfigurationError,
+    OutcomeUnknownError,
+    ProviderError,
+    ProviderUnavailableError,
+    UnknownProviderError,
+)
 
 if TYPE_CHECKING:
     from smsbridge.config import ProviderURL
+    from smsbridge.transport import AsyncBaseTransport, BaseTransport, Request, Response
 
-__all__ = ["BaseProvider"]
+__all__ = ["BaseProvider", "Batch", "http_status_error"]
+
+
+@attrs.frozen(kw_only=True)
+class Batch:
+    """One request's worth of a send: the message or template and its recipients."""
+
+    message: Message | Template
+    recipients: tuple[str, ...]
+    """E.164 numbers, validated, at most the provider's batch size."""
+    segments: int = 0
+    """SMS parts per recipient (0 when the provider renders the text, as for templates)."""
+    keys: tuple[str, ...] | None = None
+    """A stable key per recipient for providers that deduplicate on their side (Kavenegar's
+    ``localid``): the same send retried carries the same keys. None when the caller gave no
+    ``reference`` and no journal row identifies the recipients."""
+
+    @property
+    def template(self) -> Template | None:
+        """The template, when this is a template send."""
+        return self.message if isinstance(self.message, Template) else None
 
 
 class BaseProvider:
-    """Base class of every provider. Subclasses override ``send`` and usually ``asend``."""
+    """Base class of every provider. Subclasses implement ``request_for`` and ``results_from``."""
 
     scheme: ClassVar[str] = ""
     """The URL scheme the provider registers under, e.g. ``"melipayamak"``."""
@@ -47,32 +93,65 @@ class BaseProvider:
         """Build the provider from its URL; raise ConfigurationError for a bad one."""
         raise ConfigurationError(f"the {cls.__name__} provider cannot be configured by URL")
 
-    def validate_message(self, message: Message) -> None:
-        """Refuse a message this provider cannot send, before any I/O (default: accept).
+    def secrets(self) -> Sequence[str]:
+        """Values that must never appear in any output (passwords, API keys)."""
+        return ()
 
-        The client calls it once per send, after checking ``capabilities``; raise
+    def account(self) -> str:
+        """Who sends, without secrets (a user name, a masked key): part of a campaign's identity."""
+        return ""
+
+    # -- checks before any I/O ------------------------------------------------------------
+
+    def validate_message(self, message: Message) -> None:
+        """Refuse a message this provider cannot send (default: accept).
+
+        Called once per send after the capabilities were checked; raise
         :class:`~smsbridge.exceptions.InvalidMessageError` (the caller's input is wrong) or
         :class:`~smsbridge.exceptions.ConfigurationError` (the provider's setup is).
         """
 
-    def send(self, message: Message, recipients: Sequence[str]) -> list[RecipientResult]:
-        """Send ``message`` to ``recipients`` (one request) and return one result each, in order."""
+    def validate_template(self, template: Template) -> None:
+        """Refuse template variables that break this provider's rules (default: accept)."""
+
+    # -- the sans-I/O pairs ---------------------------------------------------------------
+
+    def request_for(self, batch: Batch) -> Request:
+        """The request that sends ``batch``."""
         raise NotImplementedError
 
-    async def asend(self, message: Message, recipients: Sequence[str]) -> list[RecipientResult]:
-        """Async twin of :meth:`send`. The default runs ``send`` in a worker thread."""
-        return await asyncio.to_thread(self.send, message, recipients)
+    def results_from(self, response: Response, batch: Batch) -> list[RecipientResult]:
+        """One result per recipient of ``batch``, in order, read from ``response``."""
+        raise NotImplementedError
 
-    def delivery_status(self, message_ids: Sequence[str]) -> list[DeliveryReport]:
-        """One delivery report per id, in order; only when ``capabilities.delivery_status``."""
+    def delivery_request_for(self, message_ids: Sequence[str]) -> Request | None:
+        """The request asking the status of ``message_ids`` (at most
+        ``capabilities.max_delivery_batch``); None when none of them can be asked about."""
         raise NotImplementedError(f"{self.name} does not report delivery status")
 
-    async def adelivery_status(self, message_ids: Sequence[str]) -> list[DeliveryReport]:
-        """Async twin of :meth:`delivery_status`. The default runs it in a worker thread."""
-        return await asyncio.to_thread(self.delivery_status, message_ids)
+    def delivery_from(
+        self, response: Response | None, message_ids: Sequence[str]
+    ) -> list[DeliveryReport]:
+        """One report per id, in order (``response`` is None when no request was needed)."""
+        raise NotImplementedError(f"{self.name} does not report delivery status")
+
+    def balance_request_for(self) -> Request:
+        """The request asking the account's credit."""
+        raise NotImplementedError(f"{self.name} does not report its balance")
+
+    def balance_from(self, response: Response) -> Balance:
+        """The credit read from ``response``."""
+        raise NotImplementedError(f"{self.name} does not report its balance")
+
+    # -- transport and lifetime -----------------------------------------------------------
+
+    def transport(self) -> tuple[BaseTransport, AsyncBaseTransport] | None:
+        """Own transports (sync, async) for providers that do not speak HTTP; None: the
+        engine's HTTP transports."""
+        return None
 
     def close(self) -> None:
-        """Release connections. Safe to call more than once."""
+        """Release anything the provider holds. Safe to call more than once."""
 
     async def aclose(self) -> None:
         """Async twin of :meth:`close`."""
@@ -99,3 +178,47 @@ class BaseProvider:
         tb: TracebackType | None,
     ) -> None:
         await self.aclose()
+
+
+def http_status_error(response: Response, provider: str, *, sending: bool) -> ProviderError:
+    """The error for a reply that is not the provider's own format, by its HTTP status.
+
+    For a provider's ``results_from`` when the body is an error page rather than an answer:
+
+    - 502/504 while sending: ``outcome_unknown`` (a gateway gave up; the service may still have
+      processed the request);
+    - other 5xx: ``provider_unavailable`` (the application never ran the request);
+    - a 2xx or 4xx that is not the provider's format: ``unknown_provider_error`` (check the
+      endpoint); while sending a 2xx is ``outcome_unknown``, since the request was accepted.
+    """
+    status = response.status_code
+    text = f"HTTP {status}"
+    if status in (502, 504) and sending:
+        return OutcomeUnknownError(
+            f"a gateway in front of {provider} answered HTTP {status}; "
+            "the request may have been sent",
+            provider=provider,
+            provider_code=status,
+            provider_text=text,
+        )
+    if status >= 500:
+        return ProviderUnavailableError(
+            f"{provider} is unavailable (HTTP {status})",
+            provider=provider,
+            provider_code=status,
+            provider_text=text,
+        )
+    if 200 <= status < 300 and sending:
+        return OutcomeUnknownError(
+            f"{provider} answered HTTP {status} with a body it cannot read; "
+            "the request may have been sent",
+            provider=provider,
+            provider_code=status,
+            provider_text=text,
+        )
+    return UnknownProviderError(
+        f"{provider} answered HTTP {status} in an unexpected format; check the endpoint",
+        provider=provider,
+        provider_code=status,
+        provider_text=text,
+    )

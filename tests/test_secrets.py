@@ -22,7 +22,7 @@ from smsbridge import (
     SendStatus,
     hookimpl,
 )
-from smsbridge._masking import mask_number
+from smsbridge._redact import mask_number
 
 PASSWORD = "s3cr3t-Pa55"
 TEXT = "Your one-time code is 880022"

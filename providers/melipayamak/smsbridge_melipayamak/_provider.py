@@ -1,41 +1,53 @@
-"""The Melipayamak provider: SendSms over SOAP for sending, GetDeliveries for delivery status."""
+"""The Melipayamak provider: Send.asmx over SOAP (SendSms, GetDeliveries, GetCredit), sans-I/O.
+
+It only turns sends into envelopes and replies into results; the engine's transport carries
+them (deadline, size cap, no redirects, TLS, proxies, fault mapping).
+"""
 
 from __future__ import annotations
 
-import re
+import base64
+import binascii
 from collections.abc import Sequence
-from typing import Any, ClassVar, Final, Self
+from typing import ClassVar, Final, Self
+from urllib.parse import urlsplit
 
-from smsbridge._models import (
+from smsbridge import (
+    Balance,
+    BaseProvider,
+    Batch,
     Capabilities,
+    ConfigurationError,
     DeliveryReport,
     DeliveryStatus,
-    Message,
-    RecipientResult,
-    ResultError,
-    SendStatus,
-)
-from smsbridge.config import ProviderURL, Secret
-from smsbridge.exceptions import (
-    ConfigurationError,
     InvalidMessageError,
+    Message,
     OutcomeUnknownError,
     ProviderError,
     RecipientRejectedError,
+    RecipientResult,
+    ResultError,
+    SendStatus,
     UnknownProviderError,
 )
-from smsbridge.provider import BaseProvider
+from smsbridge.config import ProviderURL, Secret, check_endpoint, check_printable
+from smsbridge.provider import http_status_error
+from smsbridge.transport import Request, Response
 from smsbridge_melipayamak._codes import SUCCESS, delivery_code, error_for_code
-from smsbridge_melipayamak._soap_client import SoapClients, translate_errors
+from smsbridge_melipayamak._envelope import (
+    Fault,
+    Malformed,
+    Reply,
+    envelope,
+    parse_reply,
+    soap_action,
+)
 
-__all__ = ["DEFAULT_ENDPOINT", "MelipayamakProvider"]
+__all__ = ["DEFAULT_ENDPOINT", "MelipayamakProvider", "wire_number"]
 
 DEFAULT_ENDPOINT: Final = "https://api.payamak-panel.com/post/Send.asmx"
-DEFAULT_TIMEOUT: Final = 30.0
-DEFAULT_MAX_CONNECTIONS: Final = 10
-_URL_PARAMS: Final = frozenset({"from", "endpoint", "timeout", "max_connections"})
-# Characters XML 1.0 cannot carry; lxml would refuse them while building the request.
-_NOT_XML: Final = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+_URL_PARAMS: Final = frozenset({"from", "endpoint"})
+_XML_MEDIA: Final = ("text/xml", "application/soap+xml")
 
 
 def wire_number(e164: str) -> str:
@@ -45,17 +57,6 @@ def wire_number(e164: str) -> str:
     return "00" + e164.lstrip("+")
 
 
-def _is_id(message_id: str) -> bool:
-    return message_id.isascii() and message_id.isdigit()
-
-
-def _field(response: Any, name: str) -> Any:
-    try:
-        return response[name]
-    except (KeyError, TypeError, AttributeError, IndexError):
-        return None
-
-
 class MelipayamakProvider(BaseProvider):
     """Sends through Melipayamak's ``Send.asmx`` SOAP service (``melipayamak://`` URLs).
 
@@ -63,14 +64,17 @@ class MelipayamakProvider(BaseProvider):
     :param password: the panel password (or API key); kept as a :class:`~smsbridge.Secret`.
     :param sender: the default sending line; ``Message.sender`` overrides it.
     :param endpoint: the ``Send.asmx`` address, e.g. an emulator's.
-    :param timeout: seconds allowed for connecting and for each reply.
-    :param max_connections: size of the connection pool (the client's ``concurrency`` decides
-        how many requests of one send run at once).
     """
 
     scheme: ClassVar[str] = "melipayamak"
     capabilities = Capabilities(
-        max_batch_size=100, flash=True, udh=True, delivery_status=True, unicode=True
+        max_batch_size=100,
+        flash=True,
+        udh=True,
+        delivery_status=True,
+        unicode=True,
+        balance=True,
+        max_delivery_batch=100,
     )
 
     def __init__(
@@ -80,39 +84,31 @@ class MelipayamakProvider(BaseProvider):
         password: str | Secret,
         sender: str | None = None,
         endpoint: str = DEFAULT_ENDPOINT,
-        timeout: float = DEFAULT_TIMEOUT,
-        max_connections: int = DEFAULT_MAX_CONNECTIONS,
     ) -> None:
         secret = password if isinstance(password, Secret) else Secret(password)
         if not username or not secret:
             raise ConfigurationError("the melipayamak provider needs a username and a password")
-        if not endpoint.startswith(("http://", "https://")):
-            raise ConfigurationError(f"endpoint must be an http(s) URL, got {endpoint!r}")
-        if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0:
-            raise ConfigurationError(f"timeout must be a positive number, got {timeout!r}")
-        if (
-            isinstance(max_connections, bool)
-            or not isinstance(max_connections, int)
-            or (max_connections < 1)
-        ):
-            raise ConfigurationError(
-                f"max_connections must be a positive whole number, got {max_connections!r}"
-            )
+        check_printable(username, "the melipayamak username")
+        check_printable(secret.reveal(), "the melipayamak password")
+        check_printable(sender or "", "the melipayamak sender line")
         self.username = username
         self._password = secret
         self.sender = sender or None
-        self.endpoint = endpoint
-        self.timeout = float(timeout)
-        self._clients = SoapClients(endpoint, self.timeout, max_connections)
+        self.endpoint = check_endpoint(endpoint)
 
     @classmethod
     def from_url(cls, url: ProviderURL) -> Self:
-        """``melipayamak://USER:PASSWORD@/?from=SENDER[&endpoint=URL][&timeout=S]``."""
+        """``melipayamak://USER:PASSWORD@/?from=SENDER[&endpoint=URL]``."""
         unknown = set(url.params) - _URL_PARAMS
+        if "max_connections" in unknown:
+            raise ConfigurationError(
+                "melipayamak:// no longer takes max_connections: the client's concurrency "
+                "decides how many connections are open"
+            )
         if unknown:
             raise ConfigurationError(
                 f"melipayamak:// does not take {', '.join(sorted(unknown))} "
-                f"(it takes {', '.join(sorted(_URL_PARAMS))})"
+                f"(it takes {', '.join(sorted(_URL_PARAMS))}, plus the client's own options)"
             )
         username, password = url.require_credentials()
         return cls(
@@ -120,8 +116,6 @@ class MelipayamakProvider(BaseProvider):
             password=password,
             sender=url.params.get("from") or None,
             endpoint=url.params.get("endpoint") or DEFAULT_ENDPOINT,
-            timeout=url.float_param("timeout", DEFAULT_TIMEOUT),
-            max_connections=url.int_param("max_connections", DEFAULT_MAX_CONNECTIONS),
         )
 
     def __repr__(self) -> str:
@@ -130,69 +124,109 @@ class MelipayamakProvider(BaseProvider):
             f"endpoint={self.endpoint!r}>"
         )
 
+    def secrets(self) -> Sequence[str]:
+        return (self._password.reveal(),)
+
+    def account(self) -> str:
+        return f"{self.username}@{urlsplit(self.endpoint).hostname}"
+
     # -- sending ----------------------------------------------------------------------------
 
     def validate_message(self, message: Message) -> None:
-        """A sender line is needed, and text XML can carry; checked before any I/O."""
+        """A sender line is needed; checked before any I/O."""
         if message.sender is None and self.sender is None:
             raise InvalidMessageError(
                 "melipayamak needs a sender line: set ?from= in the URL or Message.sender"
             )
-        if _NOT_XML.search(message.text) or (message.udh and _NOT_XML.search(message.udh)):
-            raise InvalidMessageError("the message contains control characters XML cannot carry")
 
-    def _request(self, message: Message, recipients: Sequence[str]) -> dict[str, Any]:
-        """The SendSms arguments; a message that cannot go out is refused before any I/O."""
-        # The client has called validate_message already; a direct caller may not have.
-        self.validate_message(message)
-        sender = message.sender or self.sender
-        return {
-            "username": self.username,
-            "password": self._password.reveal(),
-            # A plain list would put only its first element on the wire (a zeep trap).
-            "to": {"string": [wire_number(number) for number in recipients]},
-            "from": sender,
-            "text": message.text,
-            "isflash": message.flash,
-            "udh": message.udh or "",
-        }
+    def _soap(
+        self, operation: str, fields: list[tuple[str, object]], *, idempotent: bool
+    ) -> Request:
+        return Request(
+            method="POST",
+            url=self.endpoint,
+            headers=[
+                ("Content-Type", "text/xml; charset=utf-8"),
+                ("SOAPAction", soap_action(operation)),
+            ],
+            content=envelope(operation, fields),  # type: ignore[arg-type]
+            idempotent=idempotent,
+        )
 
-    def _results(self, response: Any, recipients: Sequence[str]) -> list[RecipientResult]:
-        code = _field(response, "SendSmsResult")
-        if not isinstance(code, int) or isinstance(code, bool):
+    def _credentials(self) -> list[tuple[str, object]]:
+        return [("username", self.username), ("password", self._password.reveal())]
+
+    def request_for(self, batch: Batch) -> Request:
+        """One SendSms for at most 100 recipients."""
+        message = batch.message
+        assert isinstance(message, Message)  # noqa: S101 - no template capability here
+        fields = [
+            *self._credentials(),
+            # Every recipient on the wire (zeep's trap: a plain list sends only the first).
+            ("to", [("string", wire_number(n)) for n in batch.recipients]),
+            ("from", message.sender or self.sender or ""),
+            ("text", message.text),
+            ("isflash", "true" if message.flash else "false"),
+            ("udh", message.udh or ""),
+        ]
+        return self._soap("SendSms", fields, idempotent=False)
+
+    def _reply(self, response: Response, operation: str, *, sending: bool) -> Reply:
+        if response.status_code != 200 and response.media_type not in _XML_MEDIA:
+            raise http_status_error(response, self.name, sending=sending)
+        try:
+            return parse_reply(response.content, operation)
+        except Fault as fault:
+            raise UnknownProviderError(
+                f"melipayamak answered with a SOAP Fault ({fault.code or 'no faultcode'})",
+                provider=self.name,
+                provider_code=fault.code,
+                provider_text=fault.message,
+            ) from None
+        except Malformed as error:
+            cls = OutcomeUnknownError if sending else UnknownProviderError
+            hint = "; the request may have been sent" if sending else ""
+            raise cls(
+                f"melipayamak's reply could not be read: {error}{hint}", provider=self.name
+            ) from None
+
+    def results_from(self, response: Response, batch: Batch) -> list[RecipientResult]:
+        reply = self._reply(response, "SendSms", sending=True)
+        raw_code = reply.text("SendSmsResult")
+        if raw_code is None or not raw_code.strip().lstrip("-").isdigit():
             raise OutcomeUnknownError(
                 "melipayamak's SendSms reply has no return code; the request may have been sent",
                 provider=self.name,
             )
+        code = int(raw_code)
         if code != SUCCESS:
             raise error_for_code(code)
-        rec_ids = _field(_field(response, "recId"), "long") or []
-        statuses = _field(response, "status") or b""
-        if len(rec_ids) != len(recipients) or len(statuses) != len(recipients):
+        ids = reply.items("recId") or []
+        try:
+            statuses = base64.b64decode(reply.text("status") or "", validate=True)
+        except binascii.Error:
+            statuses = b""
+        recipients = batch.recipients
+        if len(ids) != len(recipients) or len(statuses) != len(recipients):
             raise OutcomeUnknownError(
-                f"melipayamak accepted the request but returned {len(rec_ids)} ids and "
+                f"melipayamak accepted the request but returned {len(ids)} ids and "
                 f"{len(statuses)} statuses for {len(recipients)} recipients; who was sent to "
                 "cannot be told",
                 provider=self.name,
                 provider_code=code,
             )
-        return [
-            self._result(number, rec_id, status)
-            for number, rec_id, status in zip(recipients, rec_ids, statuses, strict=True)
-        ]
+        return [self._result(n, i, s) for n, i, s in zip(recipients, ids, statuses, strict=True)]
 
-    def _result(self, number: str, rec_id: int, status: int) -> RecipientResult:
-        if status == 0 and isinstance(rec_id, int) and rec_id > 0:
-            return RecipientResult(
-                recipient=number, status=SendStatus.ACCEPTED, message_id=str(rec_id)
-            )
+    def _result(self, number: str, rec_id: str, status: int) -> RecipientResult:
+        if status == 0 and rec_id.isdigit() and int(rec_id) > 0:
+            return RecipientResult(recipient=number, status=SendStatus.ACCEPTED, message_id=rec_id)
+        error: ProviderError
         if status == 0:
-            error: ProviderError = OutcomeUnknownError(
+            error = OutcomeUnknownError(
                 "melipayamak marked this recipient sent but gave no message id",
                 provider=self.name,
                 provider_code=0,
             )
-            outcome = SendStatus.UNKNOWN
         elif status == 1:
             error = RecipientRejectedError(
                 "melipayamak did not send to this recipient",
@@ -200,103 +234,67 @@ class MelipayamakProvider(BaseProvider):
                 provider_code=1,
                 provider_text="not sent",
             )
-            outcome = SendStatus.REJECTED
         else:
             error = UnknownProviderError(
                 f"melipayamak returned the unknown recipient status {status}",
                 provider=self.name,
                 provider_code=status,
             )
-            outcome = SendStatus.REJECTED
+        outcome = SendStatus.UNKNOWN if status == 0 else SendStatus.REJECTED
         return RecipientResult(
             recipient=number, status=outcome, error=ResultError.from_exception(error)
         )
 
-    def send(self, message: Message, recipients: Sequence[str]) -> list[RecipientResult]:
-        """One SendSms request for at most 100 recipients."""
-        request = self._request(message, recipients)
-        service = self._clients.service()
-        with translate_errors(idempotent=False):
-            response = service.SendSms(**request)
-        return self._results(response, recipients)
+    # -- delivery status and credit -----------------------------------------------------------
 
-    async def asend(self, message: Message, recipients: Sequence[str]) -> list[RecipientResult]:
-        """Async twin of :meth:`send`, through zeep's async client and httpx."""
-        request = self._request(message, recipients)
-        service = self._clients.aservice()
-        with translate_errors(idempotent=False):
-            response = await service.SendSms(**request)
-        return self._results(response, recipients)
+    def delivery_request_for(self, message_ids: Sequence[str]) -> Request | None:
+        """GetDeliveries for the ids that are numbers (others can only be ``unknown``)."""
+        ids = sorted({mid for mid in message_ids if mid.isascii() and mid.isdigit()}, key=int)
+        if not ids:
+            return None
+        fields = [("recIds", [("long", mid) for mid in ids]), *self._credentials()]
+        return self._soap("GetDeliveries", fields, idempotent=True)
 
-    # -- delivery status --------------------------------------------------------------------
-
-    def _delivery_request(self, ids: Sequence[int]) -> dict[str, Any]:
-        return {
-            "recIds": {"long": list(ids)},
-            "username": self.username,
-            "password": self._password.reveal(),
-        }
-
-    def _reports(self, message_ids: Sequence[str], codes: dict[int, int]) -> list[DeliveryReport]:
+    def delivery_from(
+        self, response: Response | None, message_ids: Sequence[str]
+    ) -> list[DeliveryReport]:
+        codes: dict[str, int] = {}
+        if response is not None:
+            ids = sorted({mid for mid in message_ids if mid.isascii() and mid.isdigit()}, key=int)
+            values = (
+                self._reply(response, "GetDeliveries", sending=False).items("GetDeliveriesResult")
+                or []
+            )
+            if len(values) != len(ids):
+                raise UnknownProviderError(
+                    f"melipayamak returned {len(values)} delivery statuses for {len(ids)} ids "
+                    "(an empty list usually means wrong credentials)",
+                    provider=self.name,
+                )
+            codes = {mid: int(value) for mid, value in zip(ids, values, strict=True)}
         reports = []
-        for message_id in message_ids:
-            raw = codes.get(int(message_id)) if _is_id(message_id) else None
+        for mid in message_ids:
+            raw = codes.get(mid)
             if raw is None:
-                reports.append(DeliveryReport(message_id=message_id, status=DeliveryStatus.UNKNOWN))
+                reports.append(DeliveryReport(message_id=mid, status=DeliveryStatus.UNKNOWN))
                 continue
             row = delivery_code(raw)
             reports.append(
                 DeliveryReport(
-                    message_id=message_id,
-                    status=row.status,
-                    provider_code=raw,
-                    provider_text=row.meaning,
+                    message_id=mid, status=row.status, provider_code=raw, provider_text=row.meaning
                 )
             )
         return reports
 
-    def _codes(self, ids: Sequence[int], response: Any) -> dict[int, int]:
-        # zeep unwraps an ArrayOfInt result into a plain list, and an empty one into None.
-        values = response if isinstance(response, list) else _field(response, "int") or []
-        if len(values) != len(ids):
+    def balance_request_for(self) -> Request:
+        return self._soap("GetCredit", self._credentials(), idempotent=True)
+
+    def balance_from(self, response: Response) -> Balance:
+        value = self._reply(response, "GetCredit", sending=False).text("GetCreditResult")
+        try:
+            amount = float(value or "")
+        except ValueError:
             raise UnknownProviderError(
-                f"melipayamak returned {len(values)} delivery statuses for {len(ids)} ids "
-                "(an empty list usually means wrong credentials)",
-                provider=self.name,
-            )
-        return dict(zip(ids, values, strict=True))
-
-    @staticmethod
-    def _chunks(message_ids: Sequence[str]) -> list[list[int]]:
-        ids = sorted({int(mid) for mid in message_ids if _is_id(mid)})
-        return [ids[i : i + 100] for i in range(0, len(ids), 100)]
-
-    def delivery_status(self, message_ids: Sequence[str]) -> list[DeliveryReport]:
-        """GetDeliveries in chunks of 100; ids that are not numbers report ``unknown``."""
-        codes: dict[int, int] = {}
-        for chunk in self._chunks(message_ids):
-            service = self._clients.service()
-            with translate_errors(idempotent=True):
-                response = service.GetDeliveries(**self._delivery_request(chunk))
-            codes.update(self._codes(chunk, response))
-        return self._reports(message_ids, codes)
-
-    async def adelivery_status(self, message_ids: Sequence[str]) -> list[DeliveryReport]:
-        """Async twin of :meth:`delivery_status`."""
-        codes: dict[int, int] = {}
-        for chunk in self._chunks(message_ids):
-            service = self._clients.aservice()
-            with translate_errors(idempotent=True):
-                response = await service.GetDeliveries(**self._delivery_request(chunk))
-            codes.update(self._codes(chunk, response))
-        return self._reports(message_ids, codes)
-
-    # -- lifetime ---------------------------------------------------------------------------
-
-    def close(self) -> None:
-        """Close the HTTP sessions; the provider builds new ones if used again."""
-        self._clients.close()
-
-    async def aclose(self) -> None:
-        """Close the HTTP sessions, including this event loop's async client."""
-        await self._clients.aclose()
+                "melipayamak's GetCredit reply holds no number", provider=self.name
+            ) from None
+        return Balance(amount=amount, unit="messages", provider=self.name)

@@ -6,13 +6,13 @@ import itertools
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from smsbridge._client import Client
+    from smsbridge._engine._engine import Engine
     from smsbridge.journal import Journal
 
 __all__ = ["check_deliveries"]
 
 
-def check_deliveries(client: Client, journal: Journal, *, chunk: int = 500) -> dict[str, int]:
+def check_deliveries(engine: Engine, journal: Journal, *, chunk: int = 500) -> dict[str, int]:
     """Ask the provider for the delivery status of every accepted message; store and count them.
 
     Rows of unknown outcome have no message id (it was in the lost reply), so they stay listed
@@ -22,6 +22,6 @@ def check_deliveries(client: Client, journal: Journal, *, chunk: int = 500) -> d
     """
     ids = (message_id for _, message_id in journal.accepted_ids())
     while batch := list(itertools.islice(ids, chunk)):
-        reports = client.delivery_status(batch)
+        reports = engine.delivery_status(batch)
         journal.record_delivery((report.message_id, report.status.value) for report in reports)
     return journal.delivery_counts()

@@ -3,28 +3,27 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING, Literal, TypedDict
+from typing import TYPE_CHECKING, TypedDict
 
 import attrs
 
-from smsbridge._models import Message, RecipientResult
+from smsbridge._models import Message, RecipientResult, Template
 from smsbridge.exceptions import InvalidMessageError, InvalidRecipientError
 from smsbridge.phone import normalize_recipients
-from smsbridge.segments import Segments, count_segments
+from smsbridge.segments import count_segments
 
 if TYPE_CHECKING:
+    from smsbridge._engine._settings import DuplicatePolicy
     from smsbridge.provider import BaseProvider
 
 __all__ = [
-    "DuplicatePolicy",
     "MessageOptions",
     "Prepared",
+    "batch_size",
     "check_message",
     "coerce_message",
     "prepare",
 ]
-
-DuplicatePolicy = Literal["merge", "send_each"]
 
 
 class MessageOptions(TypedDict):
@@ -37,29 +36,44 @@ class MessageOptions(TypedDict):
 
 
 def coerce_message(
-    message: Message | str,
+    message: Message | Template | str,
     *,
     sender: str | None,
     flash: bool,
     udh: str | None,
     reference: str | None,
-) -> Message:
-    """A :class:`Message` from a Message or a plain text plus options (not both)."""
-    if isinstance(message, Message):
+) -> Message | Template:
+    """A :class:`Message` (or the :class:`Template`) from what the caller gave (not both)."""
+    if isinstance(message, Message | Template):
         if sender is not None or flash or udh is not None or reference is not None:
             raise InvalidMessageError(
-                "pass sender/flash/udh/reference inside the Message, not next to it"
+                "pass sender/flash/udh/reference inside the Message or Template, not next to it"
             )
         return message
     return Message(text=message, sender=sender, flash=flash, udh=udh, reference=reference)
 
 
-def check_message(message: Message, provider: BaseProvider, max_segments: int) -> Segments:
-    """The message's segments, or an InvalidMessageError if this provider cannot send it.
+def check_message(message: Message | Template, provider: BaseProvider, max_segments: int) -> int:
+    """SMS parts per recipient, or an InvalidMessageError if this provider cannot send it.
 
-    The provider's capabilities are checked here, then its own ``validate_message``.
+    The provider's capabilities are checked here, then its own validation. A template's text is
+    the provider's to render, so its parts are not known here (0).
     """
     capabilities, name = provider.capabilities, provider.name
+    if isinstance(message, Template):
+        if capabilities.templates is None:
+            raise InvalidMessageError(f"{name} cannot send templates")
+        if capabilities.templates.variables == "ordered" and isinstance(message.variables, dict):
+            raise InvalidMessageError(
+                f"{name} fills template variables in order: give a list, not names"
+            )
+        if capabilities.templates.variables == "named" and not isinstance(message.variables, dict):
+            raise InvalidMessageError(
+                f"{name} fills template variables by name: give a mapping such as "
+                "{'token': '4821'}"
+            )
+        provider.validate_template(message)
+        return 0
     segments = count_segments(message.text)
     if segments.segments > max_segments:
         raise InvalidMessageError(
@@ -73,7 +87,15 @@ def check_message(message: Message, provider: BaseProvider, max_segments: int) -
     if segments.encoding == "UCS-2" and not capabilities.unicode:
         raise InvalidMessageError(f"{name} cannot send text outside the GSM-7 alphabet")
     provider.validate_message(message)
-    return segments
+    return segments.segments
+
+
+def batch_size(message: Message | Template, provider: BaseProvider) -> int:
+    """How many recipients one request for ``message`` may carry."""
+    templates = provider.capabilities.templates
+    if isinstance(message, Template) and templates is not None:
+        return templates.max_batch_size
+    return provider.capabilities.max_batch_size
 
 
 @attrs.frozen
@@ -99,13 +121,19 @@ class Prepared:
         return results
 
 
-def prepare(recipients: Iterable[str] | str, region: str, duplicates: DuplicatePolicy) -> Prepared:
+def prepare(
+    recipients: Iterable[str] | str,
+    region: str,
+    duplicates: DuplicatePolicy,
+    *,
+    landlines: bool = False,
+) -> Prepared:
     """Normalise every recipient (raising one error that lists every bad one)."""
     # A bare string is one recipient: iterating it would send to each character.
     listed = [recipients] if isinstance(recipients, str) else list(recipients)
     if not listed:
         raise InvalidRecipientError("no recipients were given")
-    numbers = tuple(normalize_recipients(listed, region))
+    numbers = tuple(normalize_recipients(listed, region, landlines=landlines))
     if duplicates == "send_each":
         return Prepared(numbers=numbers, outgoing=tuple(range(len(numbers))))
     seen: set[str] = set()

@@ -1,16 +1,16 @@
-"""What a send is while it is under way: the plan, the hook view, and one batch's dispatch."""
+"""What a send is while it is under way: the hook view, and how outcomes are settled."""
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
 import attrs
-import structlog
 
-from smsbridge._masking import mask_number
-from smsbridge._models import Message, RecipientResult, ResultError, SendStatus
+from smsbridge import _logging as log
+from smsbridge._models import Message, RecipientResult, ResultError, SendStatus, Template
+from smsbridge._redact import Redactor
 from smsbridge.exceptions import (
     ErrorCategory,
     OutcomeUnknownError,
@@ -18,12 +18,13 @@ from smsbridge.exceptions import (
     SmsBridgeError,
 )
 
-if TYPE_CHECKING:
-    from smsbridge.provider import BaseProvider
-
-__all__ = ["OutgoingSend"]
-
-_log = structlog.get_logger("smsbridge")
+__all__ = [
+    "BatchTimer",
+    "OutgoingSend",
+    "checked_results",
+    "results_for_error",
+    "scrub_error",
+]
 
 
 @attrs.define
@@ -34,7 +35,7 @@ class OutgoingSend:
     again), call :meth:`reject` for single recipients or :meth:`veto` for the whole send.
     """
 
-    message: Message
+    message: Message | Template
     recipients: tuple[str, ...]
     provider: str
     rejections: dict[str, str] = attrs.field(factory=dict)
@@ -79,67 +80,94 @@ def results_for_error(
     ]
 
 
+def _scrubbed(error: ResultError, redactor: Redactor) -> ResultError:
+    message = redactor.scrub(error.message)
+    text = redactor.scrub_optional(error.provider_text)
+    code = error.provider_code
+    if isinstance(code, str):
+        code = redactor.scrub(code)
+    if message == error.message and text == error.provider_text and code == error.provider_code:
+        return error
+    return attrs.evolve(error, message=message, provider_text=text, provider_code=code)
+
+
 def checked_results(
-    provider: BaseProvider,
+    provider: str,
     batch: Sequence[str],
     results: Sequence[RecipientResult],
     segments: int,
+    redactor: Redactor,
 ) -> list[RecipientResult]:
-    """Hold the provider to the contract: one result per recipient, in order, with segments."""
+    """Hold the provider to the contract: one result per recipient, in order, distinct message
+    ids, segments filled in, and no secret in any text it kept."""
     if len(results) != len(batch) or any(
         result.recipient != number for result, number in zip(results, batch, strict=False)
     ):
         error = OutcomeUnknownError(
-            f"{provider.name} returned {len(results)} results for {len(batch)} recipients "
+            f"{provider} returned {len(results)} results for {len(batch)} recipients "
             "or out of order; their outcome cannot be told apart",
-            provider=provider.name,
+            provider=provider,
+        )
+        return results_for_error(error, batch, segments)
+    ids = [result.message_id for result in results if result.message_id is not None]
+    if len(set(ids)) != len(ids):
+        error = OutcomeUnknownError(
+            f"{provider} gave the same message id to different recipients of one request; "
+            "which recipient each id belongs to cannot be trusted",
+            provider=provider,
         )
         return results_for_error(error, batch, segments)
     # Built directly rather than with attrs.evolve, which costs several times more: this runs
     # once per recipient of a campaign.
-    return [
-        result
-        if result.segments
-        else RecipientResult(
-            recipient=result.recipient,
-            status=result.status,
-            message_id=result.message_id,
-            segments=segments,
-            error=result.error,
-            duplicate_of=result.duplicate_of,
+    checked: list[RecipientResult] = []
+    for result in results:
+        error_detail = result.error
+        if error_detail is not None and redactor:
+            error_detail = _scrubbed(error_detail, redactor)
+        if result.segments and error_detail is result.error:
+            checked.append(result)
+            continue
+        checked.append(
+            RecipientResult(
+                recipient=result.recipient,
+                status=result.status,
+                message_id=result.message_id,
+                segments=result.segments or segments,
+                error=error_detail,
+                duplicate_of=result.duplicate_of,
+            )
         )
-        for result in results
-    ]
+    return checked
 
 
-def unexpected_error(provider: BaseProvider, exc: Exception) -> OutcomeUnknownError:
-    """A provider bug surfaced as an unknown outcome: the request may have gone out."""
-    return OutcomeUnknownError(
-        f"{provider.name} failed unexpectedly ({type(exc).__name__}); "
-        "the request may have been sent",
-        provider=provider.name,
-    )
+def scrub_error(error: SmsBridgeError, redactor: Redactor) -> SmsBridgeError:
+    """``error`` with every secret removed from its message and provider text (in place)."""
+    if redactor:
+        error.message = redactor.scrub(error.message)
+        error.args = (error.message,)
+        error.provider_text = redactor.scrub_optional(error.provider_text)
+        if isinstance(error.provider_code, str):
+            error.provider_code = redactor.scrub(error.provider_code)
+    return error
 
 
 class BatchTimer:
-    """Logs one batch's outcome with its duration and counts.
-
-    Context goes into each event rather than through ``bind()``: binding builds a new logger
-    every time, a measurable share of a one-recipient send.
-    """
+    """Logs one batch's outcome with its duration and counts."""
 
     def __init__(self, provider: str, index: int, size: int) -> None:
         self.context = {"provider": provider, "batch": index, "batch_size": size}
         self.started = time.perf_counter()
 
     def done(self, results: Sequence[RecipientResult]) -> None:
+        if not log.enabled(logging.WARNING):
+            return
         counts = {status.value: 0 for status in SendStatus}
         for result in results:
             counts[result.status.value] += 1
         failed = next((r.error for r in results if r.error is not None), None)
         duration_ms = round((time.perf_counter() - self.started) * 1000, 2)
         if failed is not None and counts["accepted"] == 0:
-            _log.warning(
+            log.warning(
                 "sms_batch_failed",
                 category=failed.category.value,
                 provider_code=failed.provider_code,
@@ -148,13 +176,4 @@ class BatchTimer:
                 **counts,
             )
         else:
-            _log.info("sms_batch_sent", duration_ms=duration_ms, **self.context, **counts)
-
-    def crashed(self, exc: Exception, first: str) -> None:
-        _log.error(
-            "sms_batch_crashed",
-            error_type=type(exc).__name__,
-            first_recipient=mask_number(first),
-            exc_info=exc,
-            **self.context,
-        )
+            log.info("sms_batch_sent", duration_ms=duration_ms, **self.context, **counts)

@@ -16,22 +16,21 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import attrs
-import structlog
 
-from smsbridge._models import Message, RecipientResult, SendReport
-from smsbridge._prepare import check_message
-from smsbridge._ratelimit import RequestPacer
-from smsbridge._send import OutgoingSend
+from smsbridge import _logging as log
+from smsbridge._engine._outgoing import OutgoingSend
+from smsbridge._engine._pacer import RequestPacer
+from smsbridge._engine._prepare import batch_size
+from smsbridge._models import Message, RecipientResult, SendReport, Template
+from smsbridge._report import ReportWriter
 from smsbridge.journal import Journal, JournalRow, JournalTotals
 from smsbridge.phone import check_number
+from smsbridge.provider import Batch
 
 if TYPE_CHECKING:
-    from smsbridge._client import Client
-    from smsbridge._report import ReportWriter
+    from smsbridge._engine._engine import Engine
 
 __all__ = ["BulkProgress", "BulkSummary", "run_bulk"]
-
-_log = structlog.get_logger("smsbridge")
 _CHUNK = 1000
 
 
@@ -61,7 +60,11 @@ class BulkSummary:
 
 
 def _enqueue(
-    journal: Journal, recipients: Iterable[object], region: str, report: ReportWriter | None
+    journal: Journal,
+    recipients: Iterable[object],
+    region: str,
+    report: ReportWriter | None,
+    landlines: bool,
 ) -> None:
     """Give every input recipient a row, a chunk per commit; invalid ones are final at once."""
     numbered: Iterator[tuple[int, object]] = enumerate(recipients)
@@ -71,7 +74,7 @@ def _enqueue(
     while chunk := list(itertools.islice(numbered, _CHUNK)):
         rows: list[tuple[int, str, str | None, str | None]] = []
         for position, raw in chunk:
-            number, reason = check_number(raw, region)
+            number, reason = check_number(raw, region, landlines=landlines)
             rows.append((position, raw if isinstance(raw, str) else repr(raw), number, reason))
         final = journal.add(rows)
         if report is not None and final:
@@ -85,20 +88,19 @@ class _Dispatcher:
     def __init__(
         self,
         *,
-        client: Client,
-        message: Message,
+        engine: Engine,
+        message: Message | Template,
         journal: Journal,
         report: ReportWriter | None,
         on_progress: Callable[[BulkProgress], None] | None,
         rate_limit: float | None,
     ) -> None:
-        self.client = client
+        self.engine = engine
         self.message = message
         self.journal = journal
         self.report = report
         self.on_progress = on_progress
-        self.pacer = RequestPacer(rate_limit if rate_limit is not None else client.rate_limit)
-        self.batches = itertools.count()
+        self.pacer = RequestPacer(rate_limit) if rate_limit is not None else engine.pacer
         # Progress counts rows that are sent or final by themselves; duplicates follow their
         # first occurrence and are left out, so done and the three counts always agree.
         known = journal.progress_counts()
@@ -107,26 +109,28 @@ class _Dispatcher:
         self.done = sum(self.counts.values())
 
     async def _send(self, claimed: list[tuple[int, str]]) -> list[RecipientResult]:
-        provider = self.client.provider
+        engine = self.engine
         numbers = tuple(number for _, number in claimed)
-        outgoing = OutgoingSend(message=self.message, recipients=numbers, provider=provider.name)
-        self.client.plugins.hook.smsbridge_before_send(send=outgoing)
-        parts = check_message(outgoing.message, provider, self.client.max_segments).segments
+        outgoing = OutgoingSend(message=self.message, recipients=numbers, provider=engine.name)
+        engine.host.before_send(outgoing)
+        parts = engine.check(outgoing.message)
         slots = [outgoing.vetoed_result(number, parts) for number in numbers]
-        to_send = [number for number, slot in zip(numbers, slots, strict=True) if slot is None]
+        to_send = tuple(number for number, slot in zip(numbers, slots, strict=True) if slot is None)
         if to_send:
-            sent = iter(
-                await self.client._asend_batch(outgoing.message, to_send, next(self.batches), parts)
+            batch = Batch(
+                message=outgoing.message,
+                recipients=to_send,
+                segments=parts,
+                keys=engine.keys_for(outgoing.message, to_send),
             )
+            sent = iter(await engine.dispatcher.asend(batch, 0))
             slots = [slot if slot is not None else next(sent) for slot in slots]
         results = [slot for slot in slots if slot is not None]
-        self.client.plugins.hook.smsbridge_after_send(
-            send=outgoing, report=SendReport(results, provider=provider.name)
-        )
+        engine.host.after_send(outgoing, SendReport(results, provider=engine.name))
         return results
 
     async def worker(self) -> None:
-        size = self.client.provider.capabilities.max_batch_size
+        size = batch_size(self.message, self.engine.provider)
         while True:
             # Wait for the rate limit before claiming: a claimed row counts as in flight.
             await self.pacer.wait()
@@ -169,41 +173,75 @@ def _row(position: int, result: RecipientResult) -> JournalRow:
 
 
 async def run_bulk(
-    client: Client,
-    message: Message,
+    engine: Engine,
+    message: Message | Template,
     recipients: Iterable[object],
     *,
     journal: str | Path | None = None,
-    report: ReportWriter | None = None,
+    report: str | Path | ReportWriter | None = None,
     on_progress: Callable[[BulkProgress], None] | None = None,
     rate_limit: float | None = None,
     resend_unknown: bool = False,
 ) -> BulkSummary:
     """Send ``message`` to a stream of recipients through a journal; see ``Client.asend_bulk``."""
+    writer = ReportWriter(report) if isinstance(report, str | Path) else report
+    try:
+        return await _run(
+            engine,
+            message,
+            recipients,
+            journal=journal,
+            report=writer,
+            on_progress=on_progress,
+            rate_limit=rate_limit,
+            resend_unknown=resend_unknown,
+        )
+    finally:
+        if writer is not None and writer is not report:
+            writer.close()
+
+
+async def _run(
+    engine: Engine,
+    message: Message | Template,
+    recipients: Iterable[object],
+    *,
+    journal: str | Path | None,
+    report: ReportWriter | None,
+    on_progress: Callable[[BulkProgress], None] | None,
+    rate_limit: float | None,
+    resend_unknown: bool,
+) -> BulkSummary:
     started = time.perf_counter()
-    provider = client.provider
-    check_message(message, provider, client.max_segments)
+    provider = engine.provider
+    engine.check(message)
     scratch = None
     if journal is None:
         scratch = tempfile.TemporaryDirectory(prefix="smsbridge-")
         journal = Path(scratch.name) / "journal.sqlite"
     try:
         with Journal(journal) as book:
-            resumed = book.bind(message, provider.name)
+            resumed = book.bind(message, provider.name)  # type: ignore[arg-type]
             lost = book.recover() if resumed else 0
             if resend_unknown:
                 book.requeue_unknown()
             if not book.enqueued:
-                _enqueue(book, recipients, client.region, report)
+                _enqueue(
+                    book,
+                    recipients,
+                    engine.settings.region,
+                    report,
+                    provider.capabilities.landlines,
+                )
             dispatcher = _Dispatcher(
-                client=client,
+                engine=engine,
                 message=message,
                 journal=book,
                 report=report,
                 on_progress=on_progress,
                 rate_limit=rate_limit,
             )
-            _log.info(
+            log.info(
                 "sms_bulk_started",
                 provider=provider.name,
                 recipients=dispatcher.total,
@@ -211,14 +249,14 @@ async def run_bulk(
                 resumed=resumed,
                 lost_in_flight=lost,
             )
-            await asyncio.gather(*(dispatcher.worker() for _ in range(client.concurrency)))
+            await asyncio.gather(*(dispatcher.worker() for _ in range(engine.settings.concurrency)))
             if report is not None:
                 duplicates = book.duplicates()
                 while chunk := list(itertools.islice(duplicates, _CHUNK)):
                     report.write(chunk)
             totals = book.totals()
         elapsed = time.perf_counter() - started
-        _log.info(
+        log.info(
             "sms_bulk_finished",
             provider=provider.name,
             accepted=totals.accepted,

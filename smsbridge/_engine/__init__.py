@@ -1,0 +1,1 @@
+"""The send engine behind ``Client``: settings, planning, dispatch, campaigns."""

@@ -1,0 +1,276 @@
+"""The send engine: prepare, batch, dispatch and settle, for every provider and both APIs.
+
+``Client`` and ``AsyncClient`` are thin facades over one :class:`Engine`; campaigns
+(``_bulk``) and delivery reconciliation use the engine directly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import time
+from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Final
+
+import attrs
+
+from smsbridge import _logging as log
+from smsbridge._engine._dispatch import Dispatcher
+from smsbridge._engine._outgoing import OutgoingSend
+from smsbridge._engine._pacer import RequestPacer
+from smsbridge._engine._prepare import Prepared, batch_size, check_message, prepare
+from smsbridge._engine._settings import Settings
+from smsbridge._models import (
+    Balance,
+    DeliveryReport,
+    DeliveryStatus,
+    Message,
+    RecipientResult,
+    SendReport,
+    Template,
+)
+from smsbridge._plugins import PluginHost
+from smsbridge.exceptions import ConfigurationError
+from smsbridge.provider import BaseProvider, Batch
+from smsbridge.transport import AsyncBaseTransport, BaseTransport
+
+__all__ = ["Engine", "Plan"]
+
+# Normalising more numbers than this off the event loop keeps asend from stalling it.
+_OFF_LOOP: Final = 2000
+
+
+@attrs.frozen
+class Plan:
+    """A send that passed every check and the before-send hooks; nothing has been sent."""
+
+    outgoing: OutgoingSend
+    segments: int
+    prepared: Prepared
+    started: float
+
+
+class Engine:
+    """Everything between a caller's ``send`` and a provider's request, once."""
+
+    def __init__(
+        self,
+        provider: BaseProvider,
+        settings: Settings,
+        host: PluginHost,
+        transports: tuple[BaseTransport, AsyncBaseTransport] | None = None,
+    ) -> None:
+        self.provider = provider
+        self.settings = settings
+        self.host = host
+        self.dispatcher = Dispatcher(provider, settings, transports)
+        self.pacer = RequestPacer(settings.rate_limit)
+        self._indexes = itertools.count()
+
+    @property
+    def name(self) -> str:
+        """The provider's name."""
+        return self.provider.name
+
+    # -- planning (no I/O) --------------------------------------------------------------------
+
+    def check(self, message: Message | Template) -> int:
+        """SMS parts per recipient, or the InvalidInputError that stops the send."""
+        return check_message(message, self.provider, self.settings.max_segments)
+
+    def normalise(self, recipients: Iterable[str] | str) -> Prepared:
+        """Every recipient in E.164 form (an InvalidRecipientError lists every bad one)."""
+        settings = self.settings
+        return prepare(
+            recipients,
+            settings.region,
+            settings.duplicates,
+            landlines=self.provider.capabilities.landlines,
+        )
+
+    def plan(self, message: Message | Template, prepared: Prepared) -> Plan:
+        """Check the message, run the before-send hooks, and log the start."""
+        started = time.perf_counter()
+        segments = self.check(message)
+        outgoing = OutgoingSend(
+            message=message,
+            recipients=tuple(prepared.numbers[i] for i in prepared.outgoing),
+            provider=self.name,
+        )
+        self.host.before_send(outgoing)
+        if outgoing.message is not message:
+            # A hook replaced the message, so the new one is checked too.
+            segments = self.check(outgoing.message)
+        log.info(
+            "sms_send_started",
+            provider=self.name,
+            recipients=len(prepared.numbers),
+            unique_recipients=len(outgoing.recipients),
+            segments=segments,
+            template=isinstance(outgoing.message, Template),
+            reference=outgoing.message.reference,
+        )
+        return Plan(outgoing=outgoing, segments=segments, prepared=prepared, started=started)
+
+    @staticmethod
+    def keys_for(message: Message | Template, numbers: Sequence[str]) -> tuple[str, ...] | None:
+        """Stable per-recipient keys from the caller's reference (None without one)."""
+        if message.reference is None:
+            return None
+        return tuple(f"{message.reference}:{number}" for number in numbers)
+
+    def _batches(self, plan: Plan) -> tuple[list[RecipientResult | None], list[list[int]]]:
+        """Pre-filled results for vetoed recipients, and the positions to send in batches."""
+        slots: list[RecipientResult | None] = []
+        pending: list[int] = []
+        for position, number in enumerate(plan.outgoing.recipients):
+            slots.append(plan.outgoing.vetoed_result(number, plan.segments))
+            if slots[-1] is None:
+                pending.append(position)
+        size = batch_size(plan.outgoing.message, self.provider)
+        return slots, [pending[i : i + size] for i in range(0, len(pending), size)]
+
+    def batch(self, plan: Plan, positions: Sequence[int]) -> Batch:
+        """The batch for some positions of a plan's unique recipients."""
+        numbers = tuple(plan.outgoing.recipients[p] for p in positions)
+        return Batch(
+            message=plan.outgoing.message,
+            recipients=numbers,
+            segments=plan.segments,
+            keys=self.keys_for(plan.outgoing.message, numbers),
+        )
+
+    def finish(self, plan: Plan, slots: Sequence[RecipientResult | None]) -> SendReport:
+        """The report, in input order; logs the end and runs the after-send hooks."""
+        sent = [slot for slot in slots if slot is not None]
+        report = SendReport(plan.prepared.assemble(sent), provider=self.name)
+        log.info(
+            "sms_send_finished",
+            provider=self.name,
+            accepted=report.accepted,
+            rejected=report.rejected,
+            unknown=report.unknown,
+            duration_ms=round((time.perf_counter() - plan.started) * 1000, 2),
+            reference=plan.outgoing.message.reference,
+        )
+        self.host.after_send(plan.outgoing, report)
+        return report
+
+    # -- dispatching ---------------------------------------------------------------------------
+
+    def dispatch(self, batch: Batch) -> list[RecipientResult]:
+        """Send one batch, blocking, after the rate limit allows it."""
+        self.pacer.wait_blocking()
+        return self.dispatcher.send(batch, next(self._indexes))
+
+    async def adispatch(self, batch: Batch) -> list[RecipientResult]:
+        """Send one batch on the event loop, after the rate limit allows it."""
+        await self.pacer.wait()
+        return await self.dispatcher.asend(batch, next(self._indexes))
+
+    def send(self, message: Message | Template, recipients: Iterable[str] | str) -> SendReport:
+        """Validate, send every batch (``concurrency`` threads), and report."""
+        plan = self.plan(message, self.normalise(recipients))
+        slots, batches = self._batches(plan)
+
+        def run(positions: list[int]) -> None:
+            for position, result in zip(
+                positions, self.dispatch(self.batch(plan, positions)), strict=True
+            ):
+                slots[position] = result
+
+        workers = min(self.settings.concurrency, len(batches))
+        if workers > 1:
+            with ThreadPoolExecutor(workers, thread_name_prefix="smsbridge-send") as pool:
+                list(pool.map(run, batches))
+        else:
+            for positions in batches:
+                run(positions)
+        return self.finish(plan, slots)
+
+    async def asend(
+        self, message: Message | Template, recipients: Iterable[str] | str
+    ) -> SendReport:
+        """Async twin of :meth:`send`: batches run concurrently up to ``concurrency``."""
+        listed = [recipients] if isinstance(recipients, str) else list(recipients)
+        if len(listed) > _OFF_LOOP:
+            prepared = await asyncio.to_thread(self.normalise, listed)
+        else:
+            prepared = self.normalise(listed)
+        plan = self.plan(message, prepared)
+        slots, batches = self._batches(plan)
+        limit = asyncio.Semaphore(self.settings.concurrency)
+
+        async def run(positions: list[int]) -> None:
+            async with limit:
+                results = await self.adispatch(self.batch(plan, positions))
+            for position, result in zip(positions, results, strict=True):
+                slots[position] = result
+
+        await asyncio.gather(*(run(positions) for positions in batches))
+        return self.finish(plan, slots)
+
+    # -- delivery status and balance ------------------------------------------------------------
+
+    def _require(self, capability: str, what: str) -> None:
+        if not getattr(self.provider.capabilities, capability):
+            raise ConfigurationError(f"{self.name} does not report {what}")
+
+    def _chunks(self, message_ids: Sequence[str]) -> list[list[str]]:
+        size = self.provider.capabilities.max_delivery_batch
+        ids = list(message_ids)
+        return [ids[i : i + size] for i in range(0, len(ids), size)]
+
+    def _delivery_chunk(self, chunk: list[str], response: object) -> list[DeliveryReport]:
+        reports = self.dispatcher.parsed(self.provider.delivery_from, response, chunk)
+        by_id = {report.message_id: report for report in reports}
+        # One report per id asked, in order, whatever the provider returned.
+        return [
+            by_id.get(mid) or DeliveryReport(message_id=mid, status=DeliveryStatus.UNKNOWN)
+            for mid in chunk
+        ]
+
+    def delivery_status(self, message_ids: Sequence[str]) -> list[DeliveryReport]:
+        """The delivery status of each message id, in order."""
+        self._require("delivery_status", "delivery status")
+        reports: list[DeliveryReport] = []
+        for chunk in self._chunks(message_ids):
+            request = self.provider.delivery_request_for(chunk)
+            response = None if request is None else self.dispatcher.query(request)
+            reports.extend(self._delivery_chunk(chunk, response))
+        return reports
+
+    async def adelivery_status(self, message_ids: Sequence[str]) -> list[DeliveryReport]:
+        """Async twin of :meth:`delivery_status`."""
+        self._require("delivery_status", "delivery status")
+        reports: list[DeliveryReport] = []
+        for chunk in self._chunks(message_ids):
+            request = self.provider.delivery_request_for(chunk)
+            response = None if request is None else await self.dispatcher.aquery(request)
+            reports.extend(self._delivery_chunk(chunk, response))
+        return reports
+
+    def balance(self) -> Balance:
+        """The account's credit."""
+        self._require("balance", "its balance")
+        response = self.dispatcher.query(self.provider.balance_request_for())
+        return self.dispatcher.parsed(self.provider.balance_from, response)
+
+    async def abalance(self) -> Balance:
+        """Async twin of :meth:`balance`."""
+        self._require("balance", "its balance")
+        response = await self.dispatcher.aquery(self.provider.balance_request_for())
+        return self.dispatcher.parsed(self.provider.balance_from, response)
+
+    # -- lifetime -----------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Close connections and the provider."""
+        self.dispatcher.close()
+        self.provider.close()
+
+    async def aclose(self) -> None:
+        """Async twin of :meth:`close`."""
+        await self.dispatcher.aclose()
+        await self.provider.aclose()
