@@ -1,7 +1,7 @@
 """The ``smsbridge`` command: send SMS, list the providers, count segments.
 
-Only click is imported at the top, so ``smsbridge --help`` stays fast; the client, the plugins
-and structlog are imported inside the commands that need them. The exit statuses are the
+Only click is imported at the top, so ``smsbridge --help`` stays fast; the client and the
+plugins are imported inside the commands that need them. The exit statuses are the
 ``EXIT_*`` constants below (documented in docs/cli.md). A user error prints one line on stderr,
 ``smsbridge: error: ...``, never a traceback; the provider URL is never echoed.
 """
@@ -12,6 +12,7 @@ import contextlib
 import errno
 import os
 import sys
+import time
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any, Final, NamedTuple
 
@@ -214,38 +215,36 @@ def _describe_recipients(exc: InvalidRecipientError, origins: Sequence[str] | No
 
 @contextlib.contextmanager
 def stderr_logging(verbose: int) -> Iterator[None]:
-    """Route structlog to stderr (WARNING, -v INFO, -vv DEBUG); restore it afterwards.
+    """Show smsbridge's log events on stderr (WARNING, -v INFO, -vv DEBUG); undo it afterwards.
 
-    For command-line applications (this one, a provider's own command): the library itself
-    never configures logging.
+    For command-line applications (this one, a provider's own command). It attaches a handler
+    to the ``smsbridge`` logger only; the library itself never configures logging. Lines are
+    ``2026-12-01T10:00:00 warning sms_batch_failed provider=... batch=0``, and never carry
+    a traceback.
     """
     import logging
 
-    import structlog
-
     level = (logging.WARNING, logging.INFO)[verbose] if verbose < 2 else logging.DEBUG
-    previous = structlog.get_config() if structlog.is_configured() else None
-    structlog.configure(
-        processors=[
-            structlog.processors.add_log_level,
-            structlog.processors.TimeStamper(fmt="iso"),
-            # Plain tracebacks: rich's default would print local variables, secrets included.
-            structlog.dev.ConsoleRenderer(
-                colors=False, exception_formatter=structlog.dev.plain_traceback
-            ),
-        ],
-        wrapper_class=structlog.make_filtering_bound_logger(level),
-        # sys.stderr is looked up per event, so a replaced stream (tests) is honoured.
-        logger_factory=lambda *_: structlog.PrintLogger(sys.stderr),
-        cache_logger_on_first_use=False,
-    )
+
+    class Handler(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            # sys.stderr is looked up per record, so a replaced stream (tests) is honoured.
+            try:
+                stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(record.created))
+                sys.stderr.write(f"{stamp} {record.levelname.lower()} {record.getMessage()}\n")
+            except Exception:  # pragma: no cover - logging must never break the command
+                self.handleError(record)
+
+    logger = logging.getLogger("smsbridge")
+    handler = Handler(level)
+    previous_level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(level)
     try:
         yield
     finally:
-        if previous is None:
-            structlog.reset_defaults()
-        else:
-            structlog.configure(**previous)
+        logger.removeHandler(handler)
+        logger.setLevel(previous_level)
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
