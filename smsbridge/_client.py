@@ -75,6 +75,7 @@ def _options(  # noqa: PLR0917 - private, called once
     concurrency: int | None,
     rate_limit: float | None,
     timeout: float | None,
+    max_response_bytes: int | None,
 ) -> dict[str, Any]:
     return {
         "region": region,
@@ -83,6 +84,7 @@ def _options(  # noqa: PLR0917 - private, called once
         "concurrency": concurrency,
         "rate_limit": rate_limit,
         "timeout": timeout,
+        "max_response_bytes": max_response_bytes,
     }
 
 
@@ -103,6 +105,7 @@ class _Facade:
         concurrency: int | None = None,
         rate_limit: float | None = None,
         timeout: float | None = None,
+        max_response_bytes: int | None = None,
         plugins: Sequence[object] = (),
         autoload_plugins: bool | None = None,
         transport: tuple[BaseTransport, AsyncBaseTransport] | None = None,
@@ -113,7 +116,15 @@ class _Facade:
             plugins,
             autoload_plugins,
             transport,
-            _options(region, max_segments, duplicates, concurrency, rate_limit, timeout),
+            _options(
+                region,
+                max_segments,
+                duplicates,
+                concurrency,
+                rate_limit,
+                timeout,
+                max_response_bytes,
+            ),
         )
 
     def __repr__(self) -> str:
@@ -191,6 +202,7 @@ class Client(_Facade):
     :param concurrency: provider requests of one send that may run at once (default 4).
     :param rate_limit: at most this many provider requests per second (default: no limit).
     :param timeout: seconds one provider request may take in all (default 30).
+    :param max_response_bytes: larger provider replies are refused (default 4 MiB).
     :param plugins: extra plugin objects for this client only.
     :param autoload_plugins: load ``smsbridge`` entry points; default unless
         ``SMSBRIDGE_DISABLE_PLUGIN_AUTOLOAD`` is set.

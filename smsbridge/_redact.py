@@ -34,7 +34,9 @@ def _spellings(secret: str) -> set[str]:
     forms = {
         secret,
         quote(secret, safe=""),
+        quote(secret, safe="").lower(),
         quote_plus(secret, safe=""),
+        quote_plus(secret, safe="").lower(),
         escape(secret, {'"': "&quot;", "'": "&apos;"}),
         json.dumps(secret)[1:-1],
         base64.b64encode(raw).decode("ascii"),

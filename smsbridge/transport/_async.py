@@ -7,6 +7,7 @@ import contextlib
 import socket
 import ssl
 import time
+from collections.abc import AsyncGenerator
 from typing import Final
 
 from smsbridge.transport._base import AsyncBaseTransport
@@ -44,10 +45,21 @@ class _Connection:
         return self.writer.is_closing() or self.reader.at_eof() or bool(self.reader._buffer)
 
     def close(self) -> None:
-        # abort(): no waiting for a flush on a connection that is being thrown away, and it
-        # works on a connection whose event loop has already finished.
+        transport = self.writer.transport
+        loop: asyncio.AbstractEventLoop | None = getattr(transport, "_loop", None)
+        if loop is not None and loop.is_closed():
+            # Its event loop was closed without shutting down async generators (so the guard
+            # below did not run): mark the transport closed and close the socket directly.
+            with contextlib.suppress(RuntimeError):
+                transport.close()
+            raw = getattr(transport, "_sock", None)
+            if raw is not None:
+                with contextlib.suppress(OSError):
+                    raw.close()
+            return
+        # abort(): no waiting for a flush on a connection that is being thrown away.
         with contextlib.suppress(Exception):
-            self.writer.transport.abort()
+            transport.abort()
 
     async def exchange(
         self, request: Request, deadline: float, max_bytes: int
@@ -106,6 +118,7 @@ class AsyncHTTPTransport(AsyncBaseTransport):
         )
         self._idle: dict[Route, list[_Connection]] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._guard: AsyncGenerator[None, None] | None = None
         self._tls: ssl.SSLContext | None = None
 
     async def _context(self) -> ssl.SSLContext:
@@ -114,11 +127,30 @@ class AsyncHTTPTransport(AsyncBaseTransport):
             self._tls = await asyncio.to_thread(tls_context, self.verify, trust_env=self.trust_env)
         return self._tls
 
-    def _pool(self) -> dict[Route, list[_Connection]]:
+    async def _bind_loop(self) -> None:
+        """Tie the pool to the running loop, and close it when that loop shuts down.
+
+        ``asyncio.run`` finalises the loop's async generators before closing it; the guard is
+        one, so the connections are closed while their loop can still close them.
+        """
         loop = asyncio.get_running_loop()
-        if self._loop is not loop:
-            self._drop_all()
-            self._loop = loop
+        if self._loop is loop:
+            return
+        self._drop_all()
+        self._loop = loop
+
+        async def guard() -> AsyncGenerator[None, None]:
+            try:
+                yield
+            finally:
+                if self._loop is loop:
+                    self._drop_all()
+                    self._loop = None
+
+        self._guard = guard()
+        await self._guard.asend(None)
+
+    def _pool(self) -> dict[Route, list[_Connection]]:
         return self._idle
 
     def _drop_all(self) -> None:
@@ -189,6 +221,7 @@ class AsyncHTTPTransport(AsyncBaseTransport):
 
     async def handle_async_request(self, request: Request, *, timeout: float) -> Response:
         deadline = time.monotonic() + timeout
+        await self._bind_loop()
         route = route_for(request.url, self._proxies)
         connection = self._checkout(route) or await self._connect(route, deadline)
         try:
