@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+import json
+import logging
+import subprocess
+import sys
+import threading
+from collections.abc import Callable
 
 import pytest
-from structlog.testing import capture_logs
 
 from smsbridge import (
+    AsyncClient,
     BaseProvider,
+    Batch,
     Capabilities,
     Client,
     ConfigurationError,
@@ -20,11 +26,14 @@ from smsbridge import (
     Message,
     RecipientResult,
     SendStatus,
+    Template,
 )
 from smsbridge.testing import MAGIC_NUMBERS, FakeOutbox, FakeProvider
+from smsbridge.transport import ConnectError, MockTransport, ReplyLost, Request, Response
 
 A, B, C = "+989123456789", "+989351234567", "+989121111111"
 REJECTED_NUMBER = "+989120000001"  # a magic number: always recipient_rejected
+TEHRAN_LANDLINE = "02188776655"
 
 
 def fake(client: Client) -> FakeProvider:
@@ -34,46 +43,118 @@ def fake(client: Client) -> FakeProvider:
 
 
 class RecordingProvider(BaseProvider):
-    """A provider with chosen capabilities that accepts everything and remembers each request."""
+    """A JSON-over-HTTP provider with chosen capabilities: one POST per batch, sans-I/O.
+
+    Its service is a :class:`Service` reached through a MockTransport.
+    """
 
     scheme = "recording"
 
     def __init__(self, capabilities: Capabilities | None = None) -> None:
         self.capabilities = capabilities or Capabilities(max_batch_size=10)
-        self.requests: list[list[str]] = []
         self.closed = 0
 
-    def send(self, message: Message, recipients: Sequence[str]) -> list[RecipientResult]:
-        self.requests.append(list(recipients))
+    def request_for(self, batch: Batch) -> Request:
+        assert isinstance(batch.message, Message)
+        body = {"to": list(batch.recipients), "text": batch.message.text}
+        return Request(
+            method="POST", url="https://sms.example/send", content=json.dumps(body).encode()
+        )
+
+    def results_from(self, response: Response, batch: Batch) -> list[RecipientResult]:
         return [
-            RecipientResult(recipient=n, status=SendStatus.ACCEPTED, message_id=f"r-{n}")
-            for n in recipients
+            RecipientResult(recipient=item["to"], status=SendStatus.ACCEPTED, message_id=item["id"])
+            for item in response.json()["accepted"]
         ]
 
     def close(self) -> None:
         self.closed += 1
 
 
-class CrashingProvider(RecordingProvider):
-    """A buggy provider that raises a non-smsbridge exception."""
+class Service:
+    """The provider's side of the wire: accepts every recipient, remembers each request."""
 
-    def send(self, message: Message, recipients: Sequence[str]) -> list[RecipientResult]:
-        super().send(message, recipients)
+    def __init__(self) -> None:
+        self.requests: list[list[str]] = []
+        self._lock = threading.Lock()
+
+    def __call__(self, request: Request) -> Response:
+        body = json.loads(request.content)
+        with self._lock:
+            self.requests.append(body["to"])
+        accepted = [{"to": number, "id": f"r-{number}"} for number in body["to"]]
+        return Response(
+            status_code=200,
+            headers=[("Content-Type", "application/json")],
+            content=json.dumps({"accepted": accepted}).encode(),
+        )
+
+    def client(self, provider: BaseProvider, **options: object) -> Client:
+        """A client whose requests reach this service instead of a server."""
+        transport = MockTransport(self)
+        return Client(provider=provider, transport=(transport, transport), **options)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def service() -> Service:
+    """An empty service."""
+    return Service()
+
+
+def failing(error: Exception) -> Callable[[Request], Response]:
+    """A service (or transport) that fails every request with ``error``."""
+
+    def handler(request: Request) -> Response:
+        raise error
+
+    return handler
+
+
+def answering(status: int, content: bytes = b"", **headers: str) -> Callable[[Request], Response]:
+    """A service that answers every request with the same response."""
+    return lambda request: Response(
+        status_code=status, headers=list(headers.items()), content=content
+    )
+
+
+class CrashingProvider(RecordingProvider):
+    """A buggy provider whose reply parser raises a non-smsbridge exception (the request went
+    out)."""
+
+    def results_from(self, response: Response, batch: Batch) -> list[RecipientResult]:
+        super().results_from(response, batch)
         raise RuntimeError("socket exploded")
 
 
 class ShortProvider(RecordingProvider):
     """A buggy provider that returns one result too few."""
 
-    def send(self, message: Message, recipients: Sequence[str]) -> list[RecipientResult]:
-        return super().send(message, recipients)[:-1]
+    def results_from(self, response: Response, batch: Batch) -> list[RecipientResult]:
+        return super().results_from(response, batch)[:-1]
 
 
 class ReversingProvider(RecordingProvider):
     """A buggy provider that returns its results in the wrong order."""
 
-    def send(self, message: Message, recipients: Sequence[str]) -> list[RecipientResult]:
-        return super().send(message, recipients)[::-1]
+    def results_from(self, response: Response, batch: Batch) -> list[RecipientResult]:
+        return super().results_from(response, batch)[::-1]
+
+
+class SameIdProvider(RecordingProvider):
+    """A buggy provider that gives every recipient of a request the same message id."""
+
+    def results_from(self, response: Response, batch: Batch) -> list[RecipientResult]:
+        return [
+            RecipientResult(recipient=r.recipient, status=r.status, message_id="r-1")
+            for r in super().results_from(response, batch)
+        ]
+
+
+class BuildCrashProvider(RecordingProvider):
+    """A buggy provider that crashes while building its request (nothing is sent)."""
+
+    def request_for(self, batch: Batch) -> Request:
+        raise RuntimeError("template missing")
 
 
 class TestResults:
@@ -169,11 +250,11 @@ class TestBatching:
             assert fake(client).requests == 30
         assert [r.recipient for r in report] == numbers
 
-    def test_provider_instance_batch_size(self) -> None:
+    def test_provider_instance_batch_size(self, service: Service) -> None:
         """A provider given as an instance is batched by its own capabilities."""
         provider = RecordingProvider(Capabilities(max_batch_size=2))
-        Client(provider=provider).send("hi", [A, B, C])
-        assert provider.requests == [[A, B], [C]]
+        service.client(provider, concurrency=1).send("hi", [A, B, C])
+        assert service.requests == [[A, B], [C]]
 
 
 class TestBadInput:
@@ -251,27 +332,35 @@ class TestCapabilities:
     """Options the provider cannot carry are refused before sending."""
 
     @pytest.fixture
-    def plain(self) -> RecordingProvider:
-        """A provider with neither flash, udh nor unicode."""
-        return RecordingProvider(Capabilities(max_batch_size=5, unicode=False))
+    def plain(self, service: Service) -> Client:
+        """A client on a provider with neither flash, udh, unicode nor templates."""
+        return service.client(RecordingProvider(Capabilities(max_batch_size=5, unicode=False)))
 
-    def test_flash_unsupported(self, plain: RecordingProvider) -> None:
+    @pytest.fixture(autouse=True)
+    def _nothing_reached_the_service(self, service: Service):  # type: ignore[no-untyped-def]
+        """After each refusal, no request reached the provider's side."""
+        yield
+        assert service.requests == []
+
+    def test_flash_unsupported(self, plain: Client) -> None:
         """A flash message to a provider without flash support."""
         with pytest.raises(InvalidMessageError, match="flash"):
-            Client(provider=plain).send("hi", [A], flash=True)
-        assert plain.requests == []
+            plain.send("hi", [A], flash=True)
 
-    def test_udh_unsupported(self, plain: RecordingProvider) -> None:
+    def test_udh_unsupported(self, plain: Client) -> None:
         """A UDH to a provider without UDH support."""
         with pytest.raises(InvalidMessageError, match="udh"):
-            Client(provider=plain).send(Message(text="hi", udh="050003"), [A])
-        assert plain.requests == []
+            plain.send(Message(text="hi", udh="050003"), [A])
 
-    def test_unicode_unsupported(self, plain: RecordingProvider) -> None:
+    def test_unicode_unsupported(self, plain: Client) -> None:
         """Persian text to a GSM-7-only provider."""
         with pytest.raises(InvalidMessageError, match="GSM-7"):
-            Client(provider=plain).send("سلام", [A])
-        assert plain.requests == []
+            plain.send("سلام", [A])
+
+    def test_templates_unsupported(self, plain: Client) -> None:
+        """A template send to a provider without templates."""
+        with pytest.raises(InvalidMessageError, match="cannot send templates"):
+            plain.send(Template(id="otp", variables=["4821"]), [A])
 
     def test_provider_validation_runs_before_any_request(self) -> None:
         """A provider's ``validate_message`` refusal is raised, in sync, async and bulk sends."""
@@ -281,16 +370,32 @@ class TestCapabilities:
                 if any(char.isdigit() for char in message.text):
                     raise InvalidMessageError("no digits, please")
 
-        provider = NoDigits()
-        client = Client(provider=provider)
+        service = Service()  # not the fixture: this test sends once at the end
+        client = service.client(NoDigits())
         with pytest.raises(InvalidMessageError, match="no digits"):
             client.send("code 1234", [A, B])
         with pytest.raises(InvalidMessageError, match="no digits"):
             asyncio.run(client.asend("code 1234", [A]))
         with pytest.raises(InvalidMessageError, match="no digits"):
             client.send_bulk("code 1234", [A])
-        assert provider.requests == []
+        assert service.requests == []
         assert client.send("no code", [A]).all_accepted
+        assert service.requests == [[A]]
+
+    def test_landlines_only_where_the_provider_reaches_them(self, sms_outbox: FakeOutbox) -> None:
+        """A Tehran landline is an invalid recipient unless the provider declares landlines."""
+        with pytest.raises(InvalidRecipientError, match="landline") as caught:
+            Client("fake://").send("hi", [A, TEHRAN_LANDLINE])
+        assert [(p.index, p.raw) for p in caught.value.problems] == [(1, TEHRAN_LANDLINE)]
+        sms_outbox.assert_nothing_sent()
+
+        service = Service()
+        landlines = service.client(
+            RecordingProvider(Capabilities(max_batch_size=5, landlines=True))
+        )
+        report = landlines.send("hi", [A, TEHRAN_LANDLINE])
+        assert report.all_accepted
+        assert service.requests == [[A, "+982188776655"]]
 
     def test_supported(self, sms_outbox: FakeOutbox) -> None:
         """The fake provider supports flash and udh."""
@@ -400,38 +505,159 @@ class TestScriptedFailures:
         assert report[1].status is expected
 
 
+def smsbridge_records(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
+    """The records smsbridge emitted."""
+    return [record for record in caplog.records if record.name == "smsbridge"]
+
+
 class TestProviderBugs:
     """A misbehaving provider cannot lose recipients: they come back unknown."""
 
-    @pytest.mark.parametrize("provider_cls", [CrashingProvider, ShortProvider, ReversingProvider])
-    def test_every_recipient_present(self, provider_cls: type[RecordingProvider]) -> None:
-        """Exceptions, missing results and reordered results all become unknown outcomes."""
+    @pytest.mark.parametrize(
+        "provider_cls", [CrashingProvider, ShortProvider, ReversingProvider, SameIdProvider]
+    )
+    def test_every_recipient_present(
+        self, provider_cls: type[RecordingProvider], service: Service
+    ) -> None:
+        """A parser crash, missing, reordered or shared ids: all become unknown outcomes."""
         provider = provider_cls(Capabilities(max_batch_size=3))
-        report = Client(provider=provider).send("hi", [A, B, C])
+        report = service.client(provider).send("hi", [A, B, C])
+        assert service.requests == [[A, B, C]]  # the request went out
         assert [r.recipient for r in report] == [A, B, C]
         assert [r.status for r in report] == [SendStatus.UNKNOWN] * 3
         for result in report:
+            assert result.message_id is None
             assert result.error is not None
             assert result.error.category is ErrorCategory.OUTCOME_UNKNOWN
 
-    def test_crash_is_logged(self) -> None:
-        """The crash is logged with its type and a masked first recipient."""
-        with capture_logs() as logs:
-            Client(provider=CrashingProvider()).send("hi", [A])
-        crashed = [e for e in logs if e["event"] == "sms_batch_crashed"]
-        assert len(crashed) == 1
-        assert crashed[0]["error_type"] == "RuntimeError"
-        assert crashed[0]["first_recipient"] == "*********6789"
+    def test_crash_before_sending_is_rejected(self, service: Service) -> None:
+        """A crash while building the request sends nothing, so nobody is unknown."""
+        report = service.client(BuildCrashProvider(Capabilities(max_batch_size=3))).send(
+            "hi", [A, B]
+        )
+        assert service.requests == []
+        assert [r.status for r in report] == [SendStatus.REJECTED] * 2
+        for result in report:
+            assert result.error is not None
+            assert "nothing was sent" in result.error.message
+            assert "RuntimeError" in result.error.message
 
-    def test_async(self) -> None:
+    @pytest.mark.parametrize(
+        ("provider_cls", "handler", "event"),
+        [
+            pytest.param(
+                BuildCrashProvider, Service(), "sms_request_build_crashed", id="request_for"
+            ),
+            pytest.param(
+                RecordingProvider,
+                failing(RuntimeError("socket exploded")),
+                "sms_transport_crashed",
+                id="transport",
+            ),
+            pytest.param(CrashingProvider, Service(), "sms_reply_parse_crashed", id="results_from"),
+        ],
+    )
+    def test_crash_is_logged(
+        self,
+        provider_cls: type[RecordingProvider],
+        handler: Callable[[Request], Response],
+        event: str,
+        caplog: pytest.LogCaptureFixture,
+    ) -> None:
+        """Each crash is one error event naming where it happened and the exception's type,
+        without a traceback or the exception's message."""
+        caplog.set_level(logging.DEBUG, logger="smsbridge")
+        transport = MockTransport(handler)
+        Client(provider=provider_cls(), transport=(transport, transport)).send("hi", [A])
+        crashed = [r for r in smsbridge_records(caplog) if r.levelno >= logging.ERROR]
+        assert [r.event for r in crashed] == [event]  # type: ignore[attr-defined]
+        (record,) = crashed
+        assert record.error_type == "RuntimeError"  # type: ignore[attr-defined]
+        assert record.provider == "recording"  # type: ignore[attr-defined]
+        assert record.exc_info is None
+        assert record.exc_text is None
+        for text in ("socket exploded", "template missing"):
+            assert text not in record.getMessage()
+            assert text not in repr(vars(record))
+
+    def test_crash_names_its_first_recipient_masked(
+        self, service: Service, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        """The crash event says which request crashed: a masked first recipient."""
+        caplog.set_level(logging.DEBUG, logger="smsbridge")
+        service.client(CrashingProvider()).send("hi", [A])
+        (record,) = [r for r in smsbridge_records(caplog) if r.levelno >= logging.ERROR]
+        assert getattr(record, "first_recipient", None) == "*********6789", record.getMessage()
+
+    def test_async(self, service: Service) -> None:
         """asend keeps every recipient too."""
-        report = asyncio.run(Client(provider=CrashingProvider()).asend("hi", [A, B]))
+        report = asyncio.run(service.client(CrashingProvider()).asend("hi", [A, B]))
         assert [r.status for r in report] == [SendStatus.UNKNOWN] * 2
 
-    def test_missing_segments_filled_in(self) -> None:
+    def test_missing_segments_filled_in(self, service: Service) -> None:
         """A provider that does not count segments gets the client's count."""
-        report = Client(provider=RecordingProvider()).send("a" * 200, [A])
+        report = service.client(RecordingProvider()).send("a" * 200, [A])
+        assert report[0].accepted
         assert report[0].segments == 2
+
+
+class TestTransportOutcomes:
+    """Whatever the wire does, every recipient gets one result, unknown only if it may have
+    gone out."""
+
+    @pytest.mark.parametrize(
+        ("handler", "status", "category"),
+        [
+            pytest.param(
+                failing(ConnectError("connection refused")),
+                SendStatus.REJECTED,
+                ErrorCategory.PROVIDER_UNAVAILABLE,
+                id="connect-error",
+            ),
+            pytest.param(
+                failing(ReplyLost("connection closed")),
+                SendStatus.UNKNOWN,
+                ErrorCategory.OUTCOME_UNKNOWN,
+                id="reply-lost",
+            ),
+            pytest.param(
+                failing(RuntimeError("transport bug")),
+                SendStatus.UNKNOWN,
+                ErrorCategory.OUTCOME_UNKNOWN,
+                id="transport-crash",
+            ),
+            pytest.param(
+                answering(302, location="https://elsewhere.example/"),
+                SendStatus.REJECTED,
+                ErrorCategory.CONFIGURATION,
+                id="redirect",
+            ),
+            pytest.param(
+                answering(200), SendStatus.UNKNOWN, ErrorCategory.OUTCOME_UNKNOWN, id="empty-200"
+            ),
+        ],
+    )
+    def test_whole_request_failures(
+        self,
+        handler: Callable[[Request], Response],
+        status: SendStatus,
+        category: ErrorCategory,
+    ) -> None:
+        """Each failure of the request becomes the same result for each of its recipients."""
+        transport = MockTransport(handler)
+        client = Client(
+            provider=RecordingProvider(Capabilities(max_batch_size=2)),
+            transport=(transport, transport),
+            concurrency=1,
+        )
+        for report in (client.send("hi", [A, B, C]), asyncio.run(client.asend("hi", [A, B, C]))):
+            assert [r.recipient for r in report] == [A, B, C]
+            assert [r.status for r in report] == [status] * 3
+            for result in report:
+                assert result.message_id is None
+                assert result.error is not None
+                assert result.error.category is category
+                assert result.error.retryable is (category is ErrorCategory.PROVIDER_UNAVAILABLE)
 
 
 class TestAsync:
@@ -459,12 +685,29 @@ class TestAsync:
 
         assert asyncio.run(main()) == ["rejected", "accepted", "accepted"]
 
-    def test_default_asend_runs_send_in_a_thread(self) -> None:
-        """A provider with only a sync send still works with asend."""
+    def test_one_provider_serves_both(self, service: Service) -> None:
+        """A provider written once (sans-I/O) serves asend, batched the same way."""
         provider = RecordingProvider(Capabilities(max_batch_size=2))
-        report = asyncio.run(Client(provider=provider).asend("hi", [A, B, C]))
+        report = asyncio.run(service.client(provider).asend("hi", [A, B, C]))
         assert report.all_accepted
-        assert sorted(provider.requests, key=len) == [[C], [A, B]]
+        assert [r.message_id for r in report] == [f"r-{n}" for n in (A, B, C)]
+        assert sorted(service.requests, key=len) == [[C], [A, B]]
+
+    def test_async_client(self, sms_outbox: FakeOutbox) -> None:
+        """AsyncClient is the same engine with every method awaitable."""
+
+        async def main() -> tuple[list[SendStatus], list[DeliveryStatus], float]:
+            async with AsyncClient("fake://?batch_size=2") as client:
+                report = await client.send("hi", [A, REJECTED_NUMBER, B])
+                deliveries = await client.delivery_status(report.message_ids)
+                balance = await client.balance()
+            return [r.status for r in report], [d.status for d in deliveries], balance.amount
+
+        statuses, deliveries, amount = asyncio.run(main())
+        assert statuses == [SendStatus.ACCEPTED, SendStatus.REJECTED, SendStatus.ACCEPTED]
+        assert deliveries == [DeliveryStatus.PENDING] * 2
+        assert amount == sms_outbox.balance
+        assert sms_outbox.recipients == [A, B]
 
     def test_concurrency_many_batches(self) -> None:
         """Many concurrent async requests keep input order."""
@@ -481,9 +724,9 @@ class TestConfiguration:
         client = Client("fake://?concurrency=3&max_segments=2&region=de&batch_size=5")
         assert (client.concurrency, client.max_segments, client.region) == (3, 2, "DE")
         assert client.provider.capabilities.max_batch_size == 5
-        assert client.send("hi", "030 1234567")[0].recipient == "+49301234567"
+        assert client.send("hi", "0151 23456789")[0].recipient == "+4915123456789"
         with pytest.raises(InvalidMessageError, match="at most 2"):
-            client.send("a" * 307, "030 1234567")
+            client.send("a" * 307, "0151 23456789")
 
     def test_defaults(self, client: Client) -> None:
         """Without parameters: region IR, 10 segments, 4 requests at once."""
@@ -560,6 +803,25 @@ class TestConfiguration:
         assert client.provider is provider
         assert repr(client) == "<Client provider='recording'>"
 
+    def test_settings_object(self) -> None:
+        """The validated settings are one object; URL values and keywords both reach it."""
+        client = Client("fake://?timeout=2.5&rate_limit=20", concurrency=2)
+        settings = client.settings
+        assert (settings.timeout, settings.rate_limit, settings.concurrency) == (2.5, 20.0, 2)
+        assert client.rate_limit == 20.0
+        assert Client("fake://").rate_limit is None
+
+    @pytest.mark.parametrize(
+        "options",
+        [{"rate_limit": 0}, {"timeout": 0}, {"timeout": float("inf")}, {"timeout": -1}],
+        ids=str,
+    )
+    def test_bad_limits(self, options: dict[str, float]) -> None:
+        """A rate limit of 0 would never send, and a timeout must be finite and positive."""
+        (name,) = options
+        with pytest.raises(ConfigurationError, match=name):
+            Client("fake://", **options)  # type: ignore[arg-type]
+
 
 class TestDeliveryStatus:
     """Delivery statuses, for providers that declare the capability."""
@@ -583,13 +845,35 @@ class TestDeliveryStatus:
         reports = asyncio.run(client.adelivery_status(ids))
         assert [r.status for r in reports] == [DeliveryStatus.FAILED]
 
-    def test_not_supported(self) -> None:
+    def test_not_supported(self, service: Service) -> None:
         """A provider without the capability is a configuration error, sync and async."""
-        client = Client(provider=RecordingProvider())
+        client = service.client(RecordingProvider())
         with pytest.raises(ConfigurationError, match="delivery status"):
             client.delivery_status(["x"])
         with pytest.raises(ConfigurationError, match="delivery status"):
             asyncio.run(client.adelivery_status(["x"]))
+        assert service.requests == []
+
+
+class TestBalance:
+    """The account's credit, for providers that declare the capability."""
+
+    def test_fake_balance(self, client: Client, sms_outbox: FakeOutbox) -> None:
+        """The fake reports what its outbox is told, sync and async."""
+        sms_outbox.balance = 1234.0
+        balance = client.balance()
+        assert (balance.amount, balance.unit, balance.provider) == (1234.0, "messages", "fake")
+        assert asyncio.run(client.abalance()) == balance
+        assert balance.to_dict() == {"amount": 1234.0, "unit": "messages", "provider": "fake"}
+
+    def test_not_supported(self, service: Service) -> None:
+        """A provider without the capability is a configuration error, and nothing is asked."""
+        client = service.client(RecordingProvider())
+        with pytest.raises(ConfigurationError, match="balance"):
+            client.balance()
+        with pytest.raises(ConfigurationError, match="balance"):
+            asyncio.run(client.abalance())
+        assert service.requests == []
 
 
 class TestLifetime:
@@ -613,37 +897,80 @@ class TestLifetime:
         asyncio.run(main())
         assert provider.closed == 1
 
-    def test_close_twice(self, client: Client) -> None:
-        """close() may be called more than once."""
+    def test_async_client_context_manager(self) -> None:
+        """AsyncClient closes its provider too."""
+        provider = RecordingProvider()
+
+        async def main() -> None:
+            async with AsyncClient(provider=provider):
+                pass
+
+        asyncio.run(main())
+        assert provider.closed == 1
+
+    def test_close_twice(self, client: Client, sms_outbox: FakeOutbox) -> None:
+        """close() may be called more than once, after sending, and the provider keeps working
+        for new clients."""
+        assert client.send("hi", [A]).all_accepted
         client.close()
         client.close()
         asyncio.run(client.aclose())
+        assert Client("fake://").send("hi", [B]).all_accepted
+        assert sms_outbox.recipients == [A, B]
 
 
 class TestLogging:
-    """Sends log stable event names with bound context."""
+    """Sends log stable event names, as stdlib records on the "smsbridge" logger."""
 
-    def test_events(self, client: Client) -> None:
+    def test_events(self, client: Client, caplog: pytest.LogCaptureFixture) -> None:
         """started, one line per batch, finished; with provider, counts and duration."""
-        with capture_logs() as logs:
-            client.send("hi", [A, REJECTED_NUMBER], reference="order-7")
-        events = [e["event"] for e in logs]
+        caplog.set_level(logging.DEBUG, logger="smsbridge")
+        client.send("code 880022", [A, REJECTED_NUMBER], reference="order-7")
+        records = smsbridge_records(caplog)
+        events = [r.event for r in records]  # type: ignore[attr-defined]
         assert events == ["sms_send_started", "sms_batch_sent", "sms_send_finished"]
-        started, batch, finished = logs
-        assert started["provider"] == "fake"
-        assert started["recipients"] == 2
-        assert started["reference"] == "order-7"
-        assert batch["batch"] == 0
-        assert (batch["accepted"], batch["rejected"]) == (1, 1)
-        assert "duration_ms" in batch
-        assert (finished["accepted"], finished["rejected"], finished["unknown"]) == (1, 1, 0)
+        started, batch, finished = records
+        assert started.getMessage().startswith("sms_send_started provider=fake recipients=2")
+        assert started.provider == "fake"  # type: ignore[attr-defined]
+        assert started.recipients == 2  # type: ignore[attr-defined]
+        assert started.reference == "order-7"  # type: ignore[attr-defined]
+        assert batch.batch == 0  # type: ignore[attr-defined]
+        assert (batch.accepted, batch.rejected) == (1, 1)  # type: ignore[attr-defined]
+        assert isinstance(batch.duration_ms, float)  # type: ignore[attr-defined]
+        assert (finished.accepted, finished.rejected, finished.unknown) == (1, 1, 0)  # type: ignore[attr-defined]
+        assert {r.levelno for r in records} == {logging.INFO}
+        for record in records:  # personal data stays out: no number, no text
+            assert A not in repr(vars(record))
+            assert "880022" not in repr(vars(record))
 
-    def test_failed_batch(self, client: Client, sms_outbox: FakeOutbox) -> None:
+    def test_failed_batch(
+        self, client: Client, sms_outbox: FakeOutbox, caplog: pytest.LogCaptureFixture
+    ) -> None:
         """A batch with nothing accepted is a warning carrying the category."""
+        caplog.set_level(logging.DEBUG, logger="smsbridge")
         sms_outbox.fail_next(ErrorCategory.AUTHENTICATION, provider_code=0)
-        with capture_logs() as logs:
-            client.send("hi", [A])
-        (failed,) = [e for e in logs if e["event"] == "sms_batch_failed"]
-        assert failed["log_level"] == "warning"
-        assert failed["category"] == "authentication"
-        assert failed["provider_code"] == 0
+        client.send("hi", [A])
+        (failed,) = [r for r in smsbridge_records(caplog) if r.event == "sms_batch_failed"]  # type: ignore[attr-defined]
+        assert failed.levelno == logging.WARNING
+        assert failed.category == "authentication"  # type: ignore[attr-defined]
+        assert failed.provider_code == 0  # type: ignore[attr-defined]
+
+    def test_silent_by_default(self) -> None:
+        """An application that configures no logging sees nothing, not even warnings."""
+        script = (
+            "from smsbridge import Client, ErrorCategory\n"
+            "from smsbridge.testing import outbox\n"
+            "outbox.fail_next(ErrorCategory.AUTHENTICATION)\n"
+            "report = Client('fake://').send('hi', ['09123456789', '09120000001'])\n"
+            "assert report.rejected == 2, report\n"
+        )
+        done = subprocess.run(
+            [sys.executable, "-c", script],
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=60,
+            env={"SMSBRIDGE_DISABLE_PLUGIN_AUTOLOAD": "1", "PATH": ""},
+        )
+        assert done.returncode == 0, done.stderr
+        assert (done.stdout, done.stderr) == ("", "")
