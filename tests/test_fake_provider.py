@@ -6,6 +6,7 @@ import pytest
 
 import smsbridge.testing
 from smsbridge import (
+    Batch,
     Client,
     ConfigurationError,
     DeliveryStatus,
@@ -14,8 +15,10 @@ from smsbridge import (
     Message,
     ProviderURL,
     SendStatus,
+    Template,
 )
 from smsbridge.testing import MAGIC_NUMBERS, FakeOutbox, FakeProvider
+from smsbridge.transport import ReplyLost
 
 A, B = "+989123456789", "+989351234567"
 
@@ -38,6 +41,9 @@ class TestProvider:
         """It supports every optional feature, so tests can exercise them."""
         caps = FakeProvider().capabilities
         assert (caps.flash, caps.udh, caps.delivery_status, caps.unicode) == (True,) * 4
+        assert caps.balance
+        assert caps.templates is not None
+        assert caps.templates.variables == "any"
         assert caps.max_batch_size == 100
 
     def test_own_outbox(self, sms_outbox: FakeOutbox) -> None:
@@ -49,20 +55,42 @@ class TestProvider:
         sms_outbox.assert_nothing_sent()
 
     def test_direct_send(self) -> None:
-        """The provider can be driven without a client, one result per recipient."""
+        """The provider can be driven without a client through its sans-I/O pair and its
+        in-memory transport, one result per recipient."""
         outbox = FakeOutbox()
-        results = FakeProvider(outbox=outbox).send(Message(text="hi"), [A, B])
+        provider = FakeProvider(outbox=outbox)
+        batch = Batch(message=Message(text="hi"), recipients=(A, B), segments=1)
+        request = provider.request_for(batch)
+        sync_transport, _ = provider.transport()
+        results = provider.results_from(sync_transport.handle_request(request, timeout=1), batch)
         assert [r.recipient for r in results] == [A, B]
         assert all(r.status is SendStatus.ACCEPTED for r in results)
+        assert [r.message_id for r in results] == [sms.message_id for sms in outbox]
+        assert provider.requests == 1
 
     def test_raises_scripted_error(self) -> None:
-        """A scripted failure is raised by the provider as the taxonomy's exception."""
+        """A scripted failure is raised by the provider's parser as the taxonomy's exception."""
         outbox = FakeOutbox()
         outbox.fail_next(ErrorCategory.INSUFFICIENT_CREDIT, provider_code=2)
+        provider = FakeProvider(outbox=outbox)
+        batch = Batch(message=Message(text="hi"), recipients=(A,), segments=1)
+        response = provider.transport()[0].handle_request(provider.request_for(batch), timeout=1)
         with pytest.raises(InsufficientCreditError) as caught:
-            FakeProvider(outbox=outbox).send(Message(text="hi"), [A])
+            provider.results_from(response, batch)
         assert caught.value.provider == "fake"
         assert caught.value.provider_code == 2
+        outbox.assert_nothing_sent()
+
+    def test_lost_reply_is_a_transport_fault(self) -> None:
+        """A scripted lost reply is raised by the fake's transport after recording the messages,
+        as a real connection would lose it: the engine must settle it as unknown."""
+        outbox = FakeOutbox()
+        outbox.lose_next_reply()
+        provider = FakeProvider(outbox=outbox)
+        batch = Batch(message=Message(text="hi"), recipients=(A, B), segments=1)
+        with pytest.raises(ReplyLost):
+            provider.transport()[0].handle_request(provider.request_for(batch), timeout=1)
+        assert outbox.recipients == [A, B]
 
 
 class TestOutbox:
@@ -134,6 +162,13 @@ class TestScripting:
             assert report[1].error.category is ErrorCategory.CONTENT_REJECTED
         assert sms_outbox.recipients == [A, A]
 
+    @pytest.mark.parametrize("written", ["09351234567", "+98 935 123 4567", "۰۹۳۵۱۲۳۴۵۶۷"])
+    def test_fail_number_any_form(self, written: str, sms_outbox: FakeOutbox) -> None:
+        """fail_number takes the number in any form send accepts."""
+        sms_outbox.fail_number(written, ErrorCategory.RECIPIENT_REJECTED)
+        report = Client("fake://").send("hi", [A, B])
+        assert [r.status for r in report] == [SendStatus.ACCEPTED, SendStatus.REJECTED]
+
     def test_fail_number_overrides_magic(self, sms_outbox: FakeOutbox) -> None:
         """A scripted number takes precedence over the built-in table."""
         number = "+989120000002"
@@ -175,6 +210,43 @@ class TestScripting:
         assert client.delivery_status([message_id])[0].status is DeliveryStatus.DELIVERED
 
 
+class TestTemplates:
+    """Template sends through the fake: recorded with their id, variables and rendered text."""
+
+    def test_registered_template_is_rendered(self, sms_outbox: FakeOutbox) -> None:
+        """A template added to the outbox is recorded as the text the recipient would read."""
+        sms_outbox.add_template("otp", "Your code is {0}, valid {1} minutes")
+        report = Client("fake://").send(Template(id="otp", variables=["4821", "5"]), [A, B])
+        assert report.all_accepted
+        sms = sms_outbox.assert_sent_to(A, template="otp", times=1)
+        assert sms.text == "Your code is 4821, valid 5 minutes"
+        assert (sms.template_id, sms.variables) == ("otp", ("4821", "5"))
+        assert sms_outbox.recipients == [A, B]
+
+    def test_named_variables(self, sms_outbox: FakeOutbox) -> None:
+        """Named placeholders are filled from a mapping."""
+        sms_outbox.add_template("welcome", "Hi {name}, code {token}")
+        Client("fake://").send(Template(id="welcome", variables={"name": "Ali", "token": "9"}), A)
+        sms = sms_outbox.assert_sent_to(A, template="welcome")
+        assert sms.text == "Hi Ali, code 9"
+        assert sms.variables == {"name": "Ali", "token": "9"}
+
+    def test_unknown_template(self, sms_outbox: FakeOutbox) -> None:
+        """A template the outbox was not told about is still recorded, with its values."""
+        Client("fake://").send(Template(id="7", variables=["4821"]), A)
+        sms = sms_outbox.assert_sent_to(A, template="7")
+        assert "4821" in sms.text
+        with pytest.raises(AssertionError, match="of template 'otp'"):
+            sms_outbox.assert_sent_to(A, template="otp")
+
+    def test_clear_forgets_templates(self, sms_outbox: FakeOutbox) -> None:
+        """clear() drops registered templates too."""
+        sms_outbox.add_template("otp", "Your code is {0}")
+        sms_outbox.clear()
+        Client("fake://").send(Template(id="otp", variables=["4821"]), A)
+        assert sms_outbox.assert_sent_to(A).text != "Your code is 4821"
+
+
 class TestAssertions:
     """Assertion helpers pass quietly and fail with a message saying what was sent."""
 
@@ -190,16 +262,63 @@ class TestAssertions:
             sms_outbox.assert_sent_to(B)
 
     def test_assert_sent_to_nobody(self, sms_outbox: FakeOutbox) -> None:
-        """With an empty outbox the failure says nobody was messaged."""
-        with pytest.raises(AssertionError, match="nobody"):
+        """With an empty outbox the failure says nothing was sent at all."""
+        with pytest.raises(AssertionError, match=r"no SMS was sent to \+989123456789; nothing"):
             sms_outbox.assert_sent_to(A)
 
     def test_assert_nothing_sent(self, sms_outbox: FakeOutbox) -> None:
-        """Passes when empty, fails listing recipients otherwise."""
+        """Passes when empty, fails listing recipients and texts otherwise."""
         sms_outbox.assert_nothing_sent()
         Client("fake://").send("hi", [A])
-        with pytest.raises(AssertionError, match=r"1 were sent"):
+        with pytest.raises(AssertionError, match=r"1 were taken; sent to: \['\+989123456789'\]"):
             sms_outbox.assert_nothing_sent()
+
+    def test_assert_sent_to_times(self, sms_outbox: FakeOutbox) -> None:
+        """``times`` counts the matching messages exactly."""
+        client = Client("fake://")
+        client.send("code 1", [A])
+        client.send("code 2", [A, B])
+        assert sms_outbox.assert_sent_to(A, times=2).text == "code 2"
+        sms_outbox.assert_sent_to(A, text_contains="1", times=1)
+        with pytest.raises(AssertionError, match=r"expected 3 SMS to .*, found 2"):
+            sms_outbox.assert_sent_to(A, times=3)
+        with pytest.raises(AssertionError, match="expected 0 SMS containing '2'"):
+            sms_outbox.assert_sent_to("09351234567", text_contains="2", times=0)
+
+    def test_assert_sent_to_match(self, sms_outbox: FakeOutbox) -> None:
+        """A predicate narrows the messages; the failure says a predicate was involved."""
+        Client("fake://").send("hi", [A], sender="5000")
+        sms = sms_outbox.assert_sent_to(A, match=lambda sms: sms.sender == "5000")
+        assert sms.sender == "5000"
+        with pytest.raises(AssertionError, match="matching the predicate"):
+            sms_outbox.assert_sent_to(A, match=lambda sms: sms.flash)
+
+    def test_assert_not_sent_to(self, sms_outbox: FakeOutbox) -> None:
+        """Passes for a number nobody messaged, in any form; fails showing what went there."""
+        Client("fake://").send("your code 4821", [A])
+        sms_outbox.assert_not_sent_to(B)
+        with pytest.raises(AssertionError, match=r"1 went there: \+989123456789: 'your code"):
+            sms_outbox.assert_not_sent_to("۰۹۱۲۳۴۵۶۷۸۹")
+
+    def test_failure_shows_the_texts(self, sms_outbox: FakeOutbox) -> None:
+        """A failed assertion quotes what was sent, long texts shortened."""
+        Client("fake://").send("x" * 60, [A])
+        with pytest.raises(AssertionError) as caught:
+            sms_outbox.assert_sent_to(B)
+        assert f"{A}: '{'x' * 37}...'" in str(caught.value)
+
+    def test_count_and_latest(self, sms_outbox: FakeOutbox) -> None:
+        """count_to and latest_to read the messages to one number, in any form."""
+        assert sms_outbox.count_to(A) == 0
+        assert sms_outbox.latest_to(A) is None
+        client = Client("fake://")
+        client.send("code 1111", [A, B])
+        client.send("code 2222", [A])
+        assert sms_outbox.count_to("09123456789") == 2
+        assert sms_outbox.count_to(B) == 1
+        latest = sms_outbox.latest_to("+98 912 345 6789")
+        assert latest is not None
+        assert latest.text == "code 2222"
 
     def test_assert_count(self, sms_outbox: FakeOutbox) -> None:
         """Counts one message per recipient."""
