@@ -127,7 +127,7 @@ class TestSendJson:
         """--from and --flash are passed on; a DE number is read with --region DE."""
         result = send(
             "--to",
-            "030 901820",
+            "0151 23456789",
             "--text",
             "x",
             "--from",
@@ -139,7 +139,14 @@ class TestSendJson:
         )
         assert result.exit_code == EXIT_OK, result.stderr
         sms = sms_outbox.messages[0]
-        assert (sms.recipient, sms.sender, sms.flash) == ("+4930901820", "3000", True)
+        assert (sms.recipient, sms.sender, sms.flash) == ("+4915123456789", "3000", True)
+
+    def test_landline_refused(self, sms_outbox: FakeOutbox) -> None:
+        """A landline is not a recipient for a provider that reaches mobiles only."""
+        assert_user_error(
+            send("--to", "02188776655", "--text", "hi"), EXIT_INVALID_INPUT, "a landline"
+        )
+        sms_outbox.assert_nothing_sent()
 
     def test_persian_text_and_digits(self, sms_outbox: FakeOutbox) -> None:
         """Persian text goes out as-is in UCS-2 segments; Persian digits are normalised."""
@@ -388,12 +395,28 @@ class TestLogging:
         assert report_of(result)["accepted"] == 1
 
     def test_logging_restored(self, sms_outbox: FakeOutbox) -> None:
-        """Running the CLI in-process leaves structlog as it found it."""
-        import structlog
+        """Running the CLI in-process leaves the logging tree as it found it."""
+        import logging
 
-        before = structlog.get_config()
-        send("--to", GOOD, "--text", "hi")
-        assert structlog.get_config() == before
+        logger, root = logging.getLogger("smsbridge"), logging.getLogger()
+
+        def state() -> tuple[object, ...]:
+            return (logger.level, list(logger.handlers), root.level, list(root.handlers))
+
+        before = state()
+        result = run("-vv", "send", "--url", "fake://", "--to", GOOD, "--text", "hi")
+        assert "sms_send_finished" in result.stderr
+        assert state() == before
+
+    def test_warnings_without_verbose(self, sms_outbox: FakeOutbox) -> None:
+        """A failed batch is a warning, shown on stderr without -v; stdout stays JSON."""
+        sms_outbox.fail_next(ErrorCategory.AUTHENTICATION)
+        result = send("--to", GOOD, "--text", "hi", "--json")
+        assert result.exit_code == EXIT_PROVIDER_FAILURE
+        (line,) = result.stderr.splitlines()
+        assert re.match(r"^\S+ warning sms_batch_failed category=authentication ", line), line
+        assert "sms_send_started" not in result.stderr
+        assert report_of(result)["rejected"] == 1
 
 
 class TestProviders:
@@ -406,18 +429,22 @@ class TestProviders:
         assert re.search(r"^fake\s+smsbridge\.testing\._fake\.FakeProvider\b", result.stdout, re.M)
 
     def test_json(self) -> None:
-        """--json gives scheme, class and capabilities."""
+        """--json gives scheme, class and every capability with its value."""
         result = run("providers", "--json")
         assert result.exit_code == EXIT_OK
         providers = json.loads(result.stdout)["providers"]
         fake = next(p for p in providers if p["scheme"] == "fake")
         assert fake["class"] == "smsbridge.testing._fake.FakeProvider"
-        assert set(fake["capabilities"]) == {
-            "max_batch_size",
-            "flash",
-            "udh",
-            "delivery_status",
-            "unicode",
+        assert fake["capabilities"] == {
+            "max_batch_size": 100,
+            "flash": True,
+            "udh": True,
+            "delivery_status": True,
+            "unicode": True,
+            "templates": {"variables": "any", "max_batch_size": 100},
+            "balance": True,
+            "landlines": False,
+            "max_delivery_batch": 500,
         }
 
 
