@@ -259,14 +259,16 @@ class TestValidation:
     """Misspelled or mistyped hook implementations are caught when the client is built."""
 
     def test_misspelled_hook(self) -> None:
-        """``smsbridge_befor_send`` matches no spec and is refused."""
+        """``smsbridge_befor_send`` matches no spec and is refused, naming the hook."""
 
         class Typo:
             @hookimpl
             def smsbridge_befor_send(self, send: OutgoingSend) -> None:
                 send.veto("never")
 
-        with pytest.raises(pluggy.PluginValidationError, match="smsbridge_befor_send"):
+        with pytest.raises(
+            ConfigurationError, match=r"is invalid: unknown hook 'smsbridge_befor_send'"
+        ):
             Client("fake://", plugins=[Typo()])
 
     def test_wrong_argument(self) -> None:

@@ -59,7 +59,7 @@ class TestNormalize:
 
     def test_other_region(self) -> None:
         """The region decides how a local number is read."""
-        assert normalize_number("030 1234567", region="DE") == "+49301234567"
+        assert normalize_number("0151 23456789", region="DE") == "+4915123456789"
         assert normalize_number("+989123456789", region="DE") == EXPECTED
 
 
@@ -122,5 +122,45 @@ class TestInvalid:
         assert normalize_recipients(["09123456789", "+989351234567", "9123456789"]) == [
             EXPECTED,
             "+989351234567",
+            EXPECTED,
+        ]
+
+
+class TestMobilesOnly:
+    """Only mobiles are recipients, unless the caller (a provider) says landlines are fine."""
+
+    @pytest.mark.parametrize(
+        ("raw", "region", "reason"),
+        [
+            ("02188776655", "IR", "a landline, not a mobile number"),
+            ("+98 21 8877 6655", "IR", "a landline, not a mobile number"),
+            ("030 901820", "DE", "a landline, not a mobile number"),
+            ("+1 800 234 5678", "US", "not a mobile number"),
+        ],
+    )
+    def test_refused(self, raw: str, region: str, reason: str) -> None:
+        """A valid number that is not a mobile is refused, saying what it is."""
+        with pytest.raises(InvalidRecipientError) as caught:
+            normalize_number(raw, region=region)
+        (problem,) = caught.value.problems
+        assert problem.reason == reason
+
+    @pytest.mark.parametrize(
+        ("raw", "region", "expected"),
+        [
+            ("02188776655", "IR", "+982188776655"),
+            ("۰۲۱۸۸۷۷۶۶۵۵", "IR", "+982188776655"),
+            ("030 901820", "DE", "+4930901820"),
+        ],
+    )
+    def test_landlines_allowed(self, raw: str, region: str, expected: str) -> None:
+        """With ``landlines=True`` they normalise like mobiles."""
+        assert normalize_number(raw, region=region, landlines=True) == expected
+
+    def test_mobiles_unaffected(self) -> None:
+        """A mobile is a recipient either way."""
+        assert normalize_number("09123456789", landlines=True) == EXPECTED
+        assert normalize_recipients(["02188776655", "09123456789"], landlines=True) == [
+            "+982188776655",
             EXPECTED,
         ]

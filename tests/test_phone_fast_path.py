@@ -12,10 +12,15 @@ from smsbridge.phone import _fast_mobile, _full_check, _mobile_shape, check_numb
 REGIONS = ["IR", "DE", "US", "GB", "IT", "AE", "TR", "IN", "FR", "BR"]
 
 
-def written_forms(rng: random.Random, region: str) -> list[str]:
-    """A number of ``region`` written the ways people write them, valid or not."""
+def written_forms(
+    rng: random.Random,
+    region: str,
+    kind: phonenumbers.PhoneNumberType = phonenumbers.PhoneNumberType.MOBILE,
+) -> list[str]:
+    """A number of ``region`` (near an example of ``kind``) written the ways people write them,
+    valid or not."""
     code = str(phonenumbers.country_code_for_region(region))
-    example = phonenumbers.example_number_for_type(region, phonenumbers.PhoneNumberType.MOBILE)
+    example = phonenumbers.example_number_for_type(region, kind)
     national = str(example.national_number) if example else "9123456789"
     digits = list(national)
     for _ in range(rng.randint(0, 3)):
@@ -39,7 +44,7 @@ def written_forms(rng: random.Random, region: str) -> list[str]:
 
 
 class TestFastPathAgreement:
-    """Wherever the fast path answers, phonenumbers gives the same E.164 number."""
+    """Wherever the fast path answers, phonenumbers gives the same E.164 mobile number."""
 
     @pytest.mark.parametrize("region", REGIONS)
     def test_agrees_with_phonenumbers(self, region: str) -> None:
@@ -51,11 +56,36 @@ class TestFastPathAgreement:
                 fast = _fast_mobile(text, region)
                 if fast is not None:
                     answered += 1
-                    assert fast == _full_check(text, region)[0], (region, text)
+                    # The fast path vouches for mobiles only, so it is compared with the full
+                    # path for mobiles (which refuses landlines) and with the one that takes
+                    # landlines too: a mobile is the same number either way.
+                    assert (fast, None) == _full_check(text, region, False), (region, text)
+                    assert (fast, None) == _full_check(text, region, True), (region, text)
         if _mobile_shape(region) is not None:
             assert answered > 0, f"the fast path never answered for {region}"
         else:  # prefix rules too rich (GB, BR): everything goes to phonenumbers
             assert answered == 0
+
+    @pytest.mark.parametrize("region", REGIONS)
+    def test_never_lets_a_landline_through(self, region: str) -> None:
+        """Spellings near the region's landlines: wherever the fast path answers, the number
+        is a mobile by phonenumbers' rule, so no landline skips the mobiles-only check."""
+        rng = random.Random(f"fast-path-landline-{region}")  # noqa: S311 - reproducible
+        refused = 0
+        for _ in range(200):
+            for text in written_forms(rng, region, phonenumbers.PhoneNumberType.FIXED_LINE):
+                fast = _fast_mobile(text, region)
+                full = _full_check(text, region, False)
+                if fast is not None:
+                    assert (fast, None) == full, (region, text)
+                elif full[1] == "a landline, not a mobile number":
+                    refused += 1
+        example = phonenumbers.example_number_for_type(
+            region, phonenumbers.PhoneNumberType.FIXED_LINE
+        )
+        if phonenumbers.number_type(example) == phonenumbers.PhoneNumberType.FIXED_LINE:
+            assert refused > 0, f"no landline of {region} was generated"
+        # else (US): landlines and mobiles share their numbers; nothing to refuse
 
     def test_declines_what_it_cannot_vouch_for(self) -> None:
         """Letters, other country codes and non-ASCII digits go to the full path."""
