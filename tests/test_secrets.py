@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
+import io
+import json
+import logging
 import traceback
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Self
 
 import pytest
-from structlog.testing import capture_logs
+import structlog
 
 from smsbridge import (
     AuthenticationError,
     BaseProvider,
+    Batch,
     Capabilities,
     Client,
     ConfigurationError,
-    Message,
+    ErrorCategory,
     ProviderURL,
     RecipientResult,
     Secret,
@@ -23,6 +27,7 @@ from smsbridge import (
     hookimpl,
 )
 from smsbridge._redact import mask_number
+from smsbridge.transport import MockTransport, Request, Response
 
 PASSWORD = "s3cr3t-Pa55"
 TEXT = "Your one-time code is 880022"
@@ -30,7 +35,8 @@ NUMBERS = ["+989123456789", "+989351234567"]
 
 
 class VaultProvider(BaseProvider):
-    """A provider that needs credentials; the password is "wrong" when it is not PASSWORD."""
+    """A provider that needs credentials: it puts them in each request (as real services
+    want) and names the password as a secret."""
 
     scheme = "vault"
     capabilities = Capabilities(max_batch_size=1)
@@ -44,13 +50,46 @@ class VaultProvider(BaseProvider):
         username, password = url.require_credentials()
         return cls(username, password)
 
-    def send(self, message: Message, recipients: Sequence[str]) -> list[RecipientResult]:
-        if self.password.reveal() != PASSWORD:
-            raise AuthenticationError("wrong username or password", provider=self.name)
+    def secrets(self) -> Sequence[str]:
+        return (self.password.reveal(),)
+
+    def request_for(self, batch: Batch) -> Request:
+        body = {
+            "user": self.username,
+            "password": self.password.reveal(),
+            "to": list(batch.recipients),
+            "text": getattr(batch.message, "text", ""),
+        }
+        return Request(
+            method="POST", url="https://vault.example/send", content=json.dumps(body).encode()
+        )
+
+    def results_from(self, response: Response, batch: Batch) -> list[RecipientResult]:
+        body = response.json()
+        if "error" in body:
+            raise AuthenticationError(
+                "wrong username or password",
+                provider=self.name,
+                provider_code=401,
+                provider_text=body["error"],
+            )
         return [
             RecipientResult(recipient=n, status=SendStatus.ACCEPTED, message_id=f"v{i}")
-            for i, n in enumerate(recipients)
+            for i, n in enumerate(body["accepted"])
         ]
+
+
+def vault_service(request: Request) -> Response:
+    """The vault's side of the wire; like many real services it echoes a wrong login back."""
+    body = json.loads(request.content)
+    if body["password"] != PASSWORD:
+        answer = {"error": f"login {body['user']}:{body['password']} refused"}
+    else:
+        answer = {"accepted": body["to"]}
+    return Response(status_code=200, content=json.dumps(answer).encode())
+
+
+VAULT_TRANSPORT = MockTransport(vault_service)
 
 
 class VaultPlugin:
@@ -62,8 +101,28 @@ class VaultPlugin:
 
 
 def vault(url: str = f"vault://demo:{PASSWORD}@/") -> Client:
-    """A client on the vault provider."""
-    return Client(url, plugins=[VaultPlugin()])
+    """A client on the vault provider, reaching the vault's service."""
+    return Client(url, plugins=[VaultPlugin()], transport=(VAULT_TRANSPORT, VAULT_TRANSPORT))
+
+
+class BuildCrashing(VaultProvider):
+    """A provider bug before anything is sent."""
+
+    def request_for(self, batch: Batch) -> Request:
+        raise RuntimeError(f"boom {self.password.reveal()} {batch.recipients[0]}")
+
+
+class ParseCrashing(VaultProvider):
+    """A provider bug after the request went out."""
+
+    def results_from(self, response: Response, batch: Batch) -> list[RecipientResult]:
+        raise RuntimeError(f"boom {self.password.reveal()} {batch.recipients[0]}")
+
+
+def crashing(cls: type[VaultProvider]) -> Client:
+    """A client on a crashing vault provider."""
+    provider = cls("demo", Secret(PASSWORD))
+    return Client(provider=provider, transport=(VAULT_TRANSPORT, VAULT_TRANSPORT))
 
 
 def leaks(text: str) -> list[str]:
@@ -141,6 +200,11 @@ class TestErrors:
         """An authentication failure is a per-recipient result that does not echo the secret."""
         report = vault("vault://demo:not-it@/").send(TEXT, NUMBERS)
         assert report.rejected == 2
+        for result in report:
+            assert result.error is not None
+            assert result.error.category is ErrorCategory.AUTHENTICATION
+            # the service echoed the login; the provider named the password as a secret
+            assert result.error.provider_text == "login demo:******** refused"
         assert "not-it" not in repr(report)
         assert "not-it" not in str(report.to_dict())
 
@@ -148,36 +212,85 @@ class TestErrors:
 class TestLogs:
     """Log events mask phone numbers, leave the text out, and never hold a secret."""
 
-    def test_captured_events(self) -> None:
-        """A send, a failed send and a crash: nothing in any event leaks."""
+    @staticmethod
+    def send_everything() -> None:
+        """A send, a failed send, and crashes before and after the request went out."""
+        vault().send(TEXT, NUMBERS, reference="order-1")
+        vault("vault://demo:wrong@/").send(TEXT, NUMBERS)
+        crashing(BuildCrashing).send(TEXT, NUMBERS)
+        crashing(ParseCrashing).send(TEXT, NUMBERS)
 
-        class Crashing(VaultProvider):
-            def send(self, message: Message, recipients: Sequence[str]) -> list[RecipientResult]:
-                raise RuntimeError("boom")
-
-        with capture_logs() as logs:
-            vault().send(TEXT, NUMBERS, reference="order-1")
-            vault("vault://demo:wrong@/").send(TEXT, NUMBERS)
-            Client(provider=Crashing("demo", Secret(PASSWORD))).send(TEXT, NUMBERS)
-        assert {e["event"] for e in logs} >= {
+    def test_captured_events(self, caplog: pytest.LogCaptureFixture) -> None:
+        """Nothing in any event leaks: not the message, not any attribute of the record."""
+        caplog.set_level(logging.DEBUG, logger="smsbridge")
+        self.send_everything()
+        records = [r for r in caplog.records if r.name == "smsbridge"]
+        assert {r.event for r in records} >= {  # type: ignore[attr-defined]
             "sms_send_started",
             "sms_batch_sent",
             "sms_batch_failed",
-            "sms_batch_crashed",
+            "sms_request_build_crashed",
+            "sms_reply_parse_crashed",
             "sms_send_finished",
         }
-        rendered = repr(logs)
+        rendered = repr([(r.getMessage(), vars(r)) for r in records])
         assert leaks(rendered) == []
-        crashed = [e for e in logs if e["event"] == "sms_batch_crashed"]
-        assert sorted(e["first_recipient"] for e in crashed) == ["*********4567", "*********6789"]
+        assert "wrong" not in rendered
+        assert all(r.exc_info is None for r in records)
 
-    def test_rendered_output(self, capsys: pytest.CaptureFixture[str]) -> None:
-        """With structlog's default configuration the printed lines leak nothing either."""
-        vault().send(TEXT, NUMBERS)
-        vault("vault://demo:wrong@/").send(TEXT, NUMBERS)
-        out, err = capsys.readouterr()
-        assert "sms_send_finished" in out + err
-        assert leaks(out + err) == []
+    def test_crashes_name_masked_recipients(self, caplog: pytest.LogCaptureFixture) -> None:
+        """A crash event shows which request crashed by its first recipient, masked."""
+        caplog.set_level(logging.DEBUG, logger="smsbridge")
+        crashing(BuildCrashing).send(TEXT, NUMBERS)
+        crashed = [
+            r for r in caplog.records if r.name == "smsbridge" and r.levelno >= logging.ERROR
+        ]
+        assert len(crashed) == 2
+        assert sorted(getattr(r, "first_recipient", "missing") for r in crashed) == [
+            "*********4567",
+            "*********6789",
+        ]
+
+    @pytest.fixture
+    def rendered(self) -> Iterator[io.StringIO]:
+        """What an application's log output shows: a plain stdlib line formatter and
+        structlog's stdlib integration rendering every field as JSON."""
+        stream = io.StringIO()
+        plain = logging.StreamHandler(stream)
+        plain.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+        structured = logging.StreamHandler(stream)
+        structured.setFormatter(
+            structlog.stdlib.ProcessorFormatter(
+                processor=structlog.processors.JSONRenderer(),
+                foreign_pre_chain=[
+                    structlog.stdlib.ExtraAdder(),
+                    structlog.stdlib.add_log_level,
+                    structlog.processors.format_exc_info,
+                ],
+            )
+        )
+        logger = logging.getLogger("smsbridge")
+        level = logger.level
+        logger.setLevel(logging.DEBUG)
+        logger.addHandler(plain)
+        logger.addHandler(structured)
+        try:
+            yield stream
+        finally:
+            logger.removeHandler(plain)
+            logger.removeHandler(structured)
+            logger.setLevel(level)
+
+    def test_rendered_output(self, rendered: io.StringIO) -> None:
+        """With logging configured to print every field, the printed lines leak nothing."""
+        self.send_everything()
+        out = rendered.getvalue()
+        assert "sms_send_finished provider=vault" in out
+        assert '"event": "sms_send_finished"' in out
+        assert '"provider": "vault"' in out
+        assert leaks(out) == []
+        assert "Traceback" not in out
+        assert "boom" not in out
 
 
 class TestMasking:
