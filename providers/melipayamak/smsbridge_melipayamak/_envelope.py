@@ -33,10 +33,15 @@ def soap_action(operation: str) -> str:
     return f'"{TNS}{operation}"'
 
 
+# lxml (and so zeep) writes a carriage return as a character reference: a raw one would be
+# read back as a newline by every XML parser (XML 1.0, 2.11), and "\r\n" would lose its "\r".
+_ENTITIES: Final = {"\r": "&#13;"}
+
+
 def _element(name: str, value: str | Sequence[tuple[str, str]]) -> str:
     if isinstance(value, str):
-        return f"<ns0:{name}>{escape(value)}</ns0:{name}>"
-    items = "".join(f"<ns0:{item}>{escape(text)}</ns0:{item}>" for item, text in value)
+        return f"<ns0:{name}>{escape(value, _ENTITIES)}</ns0:{name}>"
+    items = "".join(f"<ns0:{item}>{escape(text, _ENTITIES)}</ns0:{item}>" for item, text in value)
     return f"<ns0:{name}>{items}</ns0:{name}>"
 
 
