@@ -1,11 +1,11 @@
-"""Fixtures: an emulator on 127.0.0.1 and Melipayamak providers bound to it."""
+"""Fixtures: an emulator on 127.0.0.1, and a Melipayamak provider and client bound to it."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
 import pytest
-from meli_support import LINE, PASSWORD, ManualClock, meli_url
+from meli_support import ManualClock, meli_provider, meli_url
 from smsbridge_melipayamak import MelipayamakProvider
 from smsbridge_melipayamak.emulator import Emulator, EmulatorState
 
@@ -35,10 +35,9 @@ def emulator(state: EmulatorState) -> Iterator[Emulator]:
 
 @pytest.fixture
 def provider(emulator: Emulator) -> Iterator[MelipayamakProvider]:
-    """A provider for the demo account, pointed at the emulator."""
-    with MelipayamakProvider(
-        username="demo", password=PASSWORD, sender=LINE, endpoint=emulator.url, timeout=5
-    ) as meli:
+    """A provider for the demo account, pointed at the emulator (it does no I/O itself: send
+    through ``client`` or ``Client(provider=...)``)."""
+    with meli_provider(emulator.url) as meli:
         yield meli
 
 

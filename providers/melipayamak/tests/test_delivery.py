@@ -6,12 +6,20 @@ import asyncio
 from pathlib import Path
 
 import pytest
-from meli_support import OPT_OUT, PASSWORD, CannedServer, ManualClock
-from smsbridge_melipayamak import MelipayamakProvider
+from meli_support import (
+    MODES,
+    OPT_OUT,
+    CannedServer,
+    ManualClock,
+    Mode,
+    deliveries_reply,
+    meli_provider,
+    query_through_client,
+)
 from smsbridge_melipayamak.emulator import Emulator
 
 import smsbridge
-from smsbridge import DeliveryStatus, Message
+from smsbridge import Client, DeliveryStatus
 from smsbridge.exceptions import UnknownProviderError
 from smsbridge.journal import Journal
 
@@ -42,16 +50,24 @@ class TestDelivery:
         assert statuses(last) == [DeliveryStatus.DELIVERED, DeliveryStatus.FAILED]
         assert [(r.message_id, r.provider_code) for r in last] == [(ids[0], 1), (ids[1], 2)]
 
-    def test_unknown_and_malformed_ids(self, provider: MelipayamakProvider) -> None:
+    def test_unknown_and_malformed_ids(self, client: smsbridge.Client) -> None:
         """An id the service does not know is unknown (100); a non-number is never asked."""
-        reports = provider.delivery_status(["42", "not-an-id", "۱۲"])
+        reports = client.delivery_status(["42", "not-an-id", "۱۲"])
         assert statuses(reports) == [DeliveryStatus.UNKNOWN] * 3
         assert [r.provider_code for r in reports] == [100, None, None]
 
-    def test_chunks_of_100(self, provider: MelipayamakProvider, emulator: Emulator) -> None:
+    def test_no_request_without_a_number(
+        self, client: smsbridge.Client, emulator: Emulator
+    ) -> None:
+        """Ids that are not numbers are answered unknown without asking the service."""
+        reports = client.delivery_status(["not-an-id", "۱۲", ""])
+        assert statuses(reports) == [DeliveryStatus.UNKNOWN] * 3
+        assert emulator.state.requests == []
+
+    def test_chunks_of_100(self, client: smsbridge.Client, emulator: Emulator) -> None:
         """250 ids are asked in three GetDeliveries requests, answered in input order."""
         ids = [str(n) for n in range(1000, 1250)]
-        reports = provider.delivery_status(ids)
+        reports = client.delivery_status(ids)
         assert [r.message_id for r in reports] == ids
         calls = [r for r in emulator.state.requests if r.operation == "GetDeliveries"]
         assert len(calls) == 3
@@ -60,39 +76,48 @@ class TestDelivery:
         """adelivery_status gives the same answers through the async client."""
 
         async def go() -> list[smsbridge.DeliveryReport]:
-            async with MelipayamakProvider(
-                username="demo", password=PASSWORD, sender="50004001234567", endpoint=emulator.url
-            ) as meli:
-                results = await meli.asend(Message(text="hi"), ["+989120000001"])
+            async with Client(provider=meli_provider(emulator.url)) as client:
+                report = await client.asend("hi", ["+989120000001"])
                 clock.now += emulator.state.delivery_delay
-                return await meli.adelivery_status([results[0].message_id or ""])
+                return await client.adelivery_status(report.message_ids)
 
         assert statuses(asyncio.run(go())) == [DeliveryStatus.DELIVERED]
 
-    def test_wrong_credentials(self, emulator: Emulator) -> None:
+    @MODES
+    def test_wrong_credentials(self, emulator: Emulator, mode: Mode) -> None:
         """The empty answer for wrong credentials is an error, not a list of guesses."""
-        with (
-            MelipayamakProvider(username="demo", password="nope", endpoint=emulator.url) as meli,
-            pytest.raises(UnknownProviderError, match="credentials"),
-        ):
-            meli.delivery_status(["3000000000000000001"])
+        meli = meli_provider(emulator.url, password="nope")
+        with pytest.raises(UnknownProviderError, match="credentials"):
+            query_through_client(mode, meli, "delivery_status", ["3000000000000000001"])
 
     def test_unlisted_code_is_kept(self) -> None:
         """A delivery code outside the table reads as unknown with its raw code."""
-        body = (
-            b'<?xml version="1.0" encoding="utf-8"?>'
-            b'<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body>'
-            b'<GetDeliveriesResponse xmlns="http://tempuri.org/"><GetDeliveriesResult>'
-            b"<int>35</int><int>777</int></GetDeliveriesResult></GetDeliveriesResponse>"
-            b"</soap:Body></soap:Envelope>"
-        )
         with (
-            CannedServer(200, body) as server,
-            MelipayamakProvider(username="u", password="p", endpoint=server.url) as meli,
+            CannedServer(200, deliveries_reply([35, 777])) as server,
+            Client(provider=meli_provider(server.url)) as client,
         ):
-            reports = meli.delivery_status(["1", "2"])
+            reports = client.delivery_status(["1", "2"])
         assert statuses(reports) == [DeliveryStatus.FAILED, DeliveryStatus.UNKNOWN]
         assert [r.provider_code for r in reports] == [35, 777]
+
+    def test_answers_follow_the_ids_asked(self) -> None:
+        """The service answers in ascending id order; reports come back in the caller's order,
+        one per id, a repeated id answered twice."""
+        with (
+            CannedServer(200, deliveries_reply([1, 2, 8])) as server,
+            Client(provider=meli_provider(server.url)) as client,
+        ):
+            reports = client.delivery_status(["30", "10", "x", "20", "10"])
+        assert [(r.message_id, r.provider_code) for r in reports] == [
+            ("30", 8),
+            ("10", 1),
+            ("x", None),
+            ("20", 2),
+            ("10", 1),
+        ]
+        (body,) = server.bodies
+        assert b"<ns0:recIds><ns0:long>10</ns0:long><ns0:long>20</ns0:long>" in body
+        assert b"<ns0:long>30</ns0:long></ns0:recIds>" in body
 
 
 class TestJournalDeliveries:

@@ -74,7 +74,7 @@ class TestEmulatorCommand:
 
 
 class TestStartUp:
-    """Importing the plugin, and building a client, do not load zeep."""
+    """Importing the plugin is cheap, and zeep is not used at run time at all."""
 
     def test_plugin_import_is_cheap(self) -> None:
         """smsbridge and the plugin module import without zeep, lxml or httpx."""
@@ -90,7 +90,7 @@ class TestStartUp:
         assert done.stdout.strip() == "[]"
 
     def test_client_construction_is_cheap(self) -> None:
-        """Resolving melipayamak:// through the entry point still does not load zeep."""
+        """Resolving melipayamak:// through the entry point does not load zeep."""
         done = python(
             """
             import sys
@@ -103,15 +103,50 @@ class TestStartUp:
         assert done.returncode == 0, done.stderr
         assert done.stdout.split() == ["MelipayamakProvider", "False"]
 
-
-class TestOffline:
-    """The packaged WSDL builds both clients with every network call impossible."""
-
-    def test_wsdl_loads_without_network(self) -> None:
-        """With connect and getaddrinfo disabled, sync and async services are still built."""
+    def test_zeep_is_not_used_at_run_time(self) -> None:
+        """Sending (sync and async), asking delivery status and credit never import zeep,
+        requests or httpx: the provider speaks SOAP through smsbridge's own transport."""
         done = python(
             """
-            import asyncio, socket
+            import asyncio, sys
+            import smsbridge
+            from smsbridge_melipayamak.emulator import Emulator
+
+            with Emulator() as emulator:
+                url = (
+                    "melipayamak://demo:demo-password@/?from=50004001234567"
+                    f"&endpoint={emulator.url}"
+                )
+                with smsbridge.Client(url, autoload_plugins=True) as client:
+                    report = client.send("hi", ["09121234567"])
+                    client.delivery_status(report.message_ids)
+                    client.balance()
+
+                async def go():
+                    async with smsbridge.Client(url, autoload_plugins=True) as client:
+                        report = await client.asend("hi", ["09121234567"])
+                        await client.adelivery_status(report.message_ids)
+                        await client.abalance()
+                        return report
+
+                print(report.accepted, asyncio.run(go()).accepted)
+            print(sorted({"zeep", "requests", "httpx"} & set(sys.modules)))
+            """
+        )
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.split("\n")[:2] == ["1 1", "[]"]
+
+
+class TestOffline:
+    """The provider never touches the network itself: it only builds requests and reads
+    replies (the engine's transport carries them)."""
+
+    def test_requests_and_replies_without_network(self) -> None:
+        """With connect and getaddrinfo disabled, a client and its provider are built, and
+        every request is built and every reply read."""
+        done = python(
+            """
+            import socket
 
             def refuse(*args, **kwargs):
                 raise AssertionError(f"network use: {args!r}")
@@ -121,20 +156,49 @@ class TestOffline:
             socket.getaddrinfo = refuse
             socket.create_connection = refuse
 
-            from smsbridge_melipayamak import MelipayamakProvider
+            import smsbridge
+            from smsbridge import Batch, Message
+            from smsbridge.transport import Response
 
-            meli = MelipayamakProvider(
-                username="u", password="p", endpoint="http://127.0.0.1:9/post/Send.asmx"
+            client = smsbridge.Client("melipayamak://u:p@/?from=5000", autoload_plugins=True)
+            meli = client.provider
+            batch = Batch(message=Message(text="hi"), recipients=("+989121234567",))
+            requests = [
+                meli.request_for(batch),
+                meli.delivery_request_for(["3000000000000000001"]),
+                meli.balance_request_for(),
+            ]
+            assert {r.url for r in requests} == {"https://api.payamak-panel.com/post/Send.asmx"}
+            envelope = (
+                '<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/">'
+                '<soap:Body>{}</soap:Body></soap:Envelope>'
             )
-            assert meli._clients.service() is not None
-
-            async def build():
-                assert meli._clients.aservice() is not None
-                await meli.aclose()
-
-            asyncio.run(build())
-            print("built offline")
+            def reply(operation, inner):
+                body = envelope.format(
+                    f'<{operation}Response xmlns="http://tempuri.org/">{inner}'
+                    f'</{operation}Response>'
+                )
+                return Response(
+                    status_code=200,
+                    headers=[("Content-Type", "text/xml; charset=utf-8")],
+                    content=body.encode(),
+                )
+            sent = meli.results_from(
+                reply(
+                    "SendSms",
+                    "<SendSmsResult>1</SendSmsResult><recId><long>7</long></recId>"
+                    "<status>AA==</status>",
+                ),
+                batch,
+            )
+            delivered = meli.delivery_from(
+                reply("GetDeliveries", "<GetDeliveriesResult><int>1</int></GetDeliveriesResult>"),
+                ["3000000000000000001"],
+            )
+            credit = meli.balance_from(reply("GetCredit", "<GetCreditResult>5</GetCreditResult>"))
+            client.close()
+            print(sent[0].message_id, delivered[0].status.value, credit.amount)
             """
         )
         assert done.returncode == 0, done.stderr
-        assert done.stdout.strip() == "built offline"
+        assert done.stdout.split() == ["7", "delivered", "5.0"]

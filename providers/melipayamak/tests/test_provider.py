@@ -1,48 +1,79 @@
 """The Melipayamak provider end to end against the emulator: configuration, secrets, sending,
-return codes. Everything goes over real sockets on 127.0.0.1."""
+return codes. Everything goes over real sockets on 127.0.0.1, through ``smsbridge.Client``."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+import logging
+import traceback
 
 import pytest
-import structlog.testing
-from meli_support import LINE, OPT_OUT, PASSWORD, closed_port, meli_url
+from meli_support import (
+    LINE,
+    MODES,
+    OPT_OUT,
+    PASSWORD,
+    RETURN_CODES,
+    TEXT,
+    Mode,
+    Setup,
+    closed_port,
+    meli_provider,
+    meli_url,
+    numbers,
+    query_through_client,
+    send_through_client,
+    shared_error,
+)
 from smsbridge_melipayamak import DEFAULT_ENDPOINT, MelipayamakProvider
-from smsbridge_melipayamak.emulator import Emulator, EmulatorState
+from smsbridge_melipayamak.emulator import Emulator
 
 import smsbridge
 from smsbridge import Client, Message, ProviderURL, SendStatus
 from smsbridge.exceptions import (
-    AuthenticationError,
     ConfigurationError,
     ErrorCategory,
     InvalidMessageError,
     ProviderUnavailableError,
+    SmsBridgeError,
+    UnknownProviderError,
 )
 
 PERSIAN = "سلام، کد ورود شما ۱۲۳۴ است. ‌نیم‌فاصله و «گیومه» هم هست."
-
-
-def numbers(count: int) -> list[str]:
-    """``count`` distinct Iranian mobiles in E.164."""
-    return [f"+98912{n:07d}" for n in range(count)]
 
 
 class TestConfiguration:
     """URLs and keywords are checked before any I/O."""
 
     def test_from_url(self) -> None:
-        """Every parameter of the URL reaches the provider."""
+        """Every provider parameter of the URL reaches the provider."""
         url = ProviderURL.parse(
-            "melipayamak://user:p%40ss@/?from=5000&endpoint=http://127.0.0.1:1/x&timeout=2.5"
-            "&max_connections=3"
+            "melipayamak://user:p%40ss@/?from=5000&endpoint=http://127.0.0.1:1/x"
         )
         provider = MelipayamakProvider.from_url(url)
         assert (provider.username, provider.sender) == ("user", "5000")
-        assert (provider.endpoint, provider.timeout) == ("http://127.0.0.1:1/x", 2.5)
+        assert provider.endpoint == "http://127.0.0.1:1/x"
         assert provider._password.reveal() == "p@ss"
+
+    def test_timeout_and_pool_are_the_clients(self) -> None:
+        """timeout= and concurrency= in a melipayamak:// URL configure the client (the total
+        deadline of each request, and how many requests and connections run at once); a
+        keyword argument wins over the URL."""
+        url = meli_url("http://127.0.0.1:1/x", extra="&timeout=2.5&concurrency=3")
+        with Client(url, autoload_plugins=True) as client:
+            assert isinstance(client.provider, MelipayamakProvider)
+            assert client.provider.endpoint == "http://127.0.0.1:1/x"
+            assert (client.settings.timeout, client.concurrency) == (2.5, 3)
+        with Client(url, timeout=7, autoload_plugins=True) as client:
+            assert client.settings.timeout == 7
+
+    def test_max_connections_is_refused_with_a_hint(self) -> None:
+        """The old max_connections parameter is refused, naming concurrency instead."""
+        url = "melipayamak://u:p@/?max_connections=3"
+        with pytest.raises(ConfigurationError, match=r"max_connections.*concurrency"):
+            MelipayamakProvider.from_url(ProviderURL.parse(url))
+        with pytest.raises(ConfigurationError, match="max_connections"):
+            Client(url, autoload_plugins=True)
 
     def test_defaults(self) -> None:
         """Without endpoint and timeout the real service and 30 seconds are used."""
@@ -50,8 +81,9 @@ class TestConfiguration:
         assert (
             provider.endpoint == DEFAULT_ENDPOINT == "https://api.payamak-panel.com/post/Send.asmx"
         )
-        assert provider.timeout == 30.0
         assert provider.sender is None
+        with Client("melipayamak://u:p@/", autoload_plugins=True) as client:
+            assert client.settings.timeout == 30.0
 
     @pytest.mark.parametrize(
         "url",
@@ -62,13 +94,13 @@ class TestConfiguration:
         with pytest.raises(ConfigurationError, match="credentials"):
             MelipayamakProvider.from_url(ProviderURL.parse(url))
 
-    @pytest.mark.parametrize("timeout", ["0", "-1", "soon"])
+    @pytest.mark.parametrize("timeout", ["0", "-1", "soon", "inf"])
     def test_bad_timeout(self, timeout: str) -> None:
-        """A timeout that is not a positive number is refused."""
+        """A timeout that is not a positive finite number is refused, in the URL and in code."""
         with pytest.raises(ConfigurationError, match="timeout"):
-            MelipayamakProvider.from_url(
-                ProviderURL.parse(f"melipayamak://u:p@/?timeout={timeout}")
-            )
+            Client(f"melipayamak://u:p@/?timeout={timeout}", autoload_plugins=True)
+        with pytest.raises(ConfigurationError, match="timeout"):
+            Client(provider=meli_provider("http://127.0.0.1:9/"), timeout=-1)
 
     def test_unknown_parameter_is_named(self) -> None:
         """Unknown parameters are listed in the error."""
@@ -76,13 +108,13 @@ class TestConfiguration:
             MelipayamakProvider.from_url(ProviderURL.parse("melipayamak://u:p@/?sendr=1&verbose=1"))
 
     def test_bad_endpoint_and_pool(self) -> None:
-        """A non-http endpoint and a zero pool size are refused in code too."""
+        """A non-http endpoint, an empty password and a zero pool size are refused in code."""
         with pytest.raises(ConfigurationError, match="endpoint"):
             MelipayamakProvider(username="u", password="p", endpoint="ftp://x")
-        with pytest.raises(ConfigurationError, match="max_connections"):
-            MelipayamakProvider(username="u", password="p", max_connections=0)
         with pytest.raises(ConfigurationError, match="password"):
             MelipayamakProvider(username="u", password="")
+        with pytest.raises(ConfigurationError, match="concurrency"):
+            Client(provider=MelipayamakProvider(username="u", password="p"), concurrency=0)
 
     def test_client_builds_it_from_url(self) -> None:
         """The entry point registers melipayamak://, and the client's own params are its own."""
@@ -93,24 +125,43 @@ class TestConfiguration:
             assert isinstance(client.provider, MelipayamakProvider)
             assert client.concurrency == 2
 
-    def test_no_sender_refused_before_io(self, emulator: Emulator) -> None:
-        """Without ?from= or Message.sender nothing is sent."""
-        meli = MelipayamakProvider(username="demo", password=PASSWORD, endpoint=emulator.url)
-        with meli, pytest.raises(InvalidMessageError, match="sender"):
-            meli.send(Message(text="hi"), ["+989120000000"])
+    def test_no_sender_refused_before_io(self) -> None:
+        """Without ?from= or Message.sender the provider refuses the message before any I/O."""
+        meli = MelipayamakProvider(username="demo", password=PASSWORD)
+        with pytest.raises(InvalidMessageError, match="sender"):
+            meli.validate_message(Message(text="hi"))
+        meli.validate_message(Message(text="hi", sender=LINE))
+
+    @MODES
+    def test_client_raises_for_a_missing_sender(self, emulator: Emulator, mode: Mode) -> None:
+        """Through the client the same mistake is a raised input error, not a report, and
+        nothing reaches the service."""
+        with pytest.raises(InvalidMessageError, match="sender"):
+            _send_without_sender(mode, emulator.url)
         assert emulator.state.requests == []
 
-    def test_client_raises_for_a_missing_sender(self, emulator: Emulator) -> None:
-        """Through the client the same mistake is a raised input error, not a report."""
-        meli = MelipayamakProvider(username="demo", password=PASSWORD, endpoint=emulator.url)
-        with Client(provider=meli) as client, pytest.raises(InvalidMessageError, match="sender"):
-            client.send("hi", ["09120000000", "09120000001"])
-        assert emulator.state.requests == []
-
-    def test_control_characters_refused_before_io(self, provider: MelipayamakProvider) -> None:
-        """Text XML cannot carry is an input error, not a transport failure."""
+    @MODES
+    def test_control_characters_refused_before_io(self, emulator: Emulator, mode: Mode) -> None:
+        """Text or a sender line XML cannot carry is an input error, not a transport failure."""
         with pytest.raises(InvalidMessageError, match="control"):
-            provider.send(Message(text="bad \x01 text"), ["+989120000000"])
+            send_through_client(mode, emulator.url, text="bad \x01 text")
+        with pytest.raises(InvalidMessageError, match="control"):
+            send_through_client(mode, emulator.url, sender="5000\n1234")
+        assert emulator.state.requests == []
+
+
+def _send_without_sender(mode: Mode, endpoint: str) -> None:
+    meli = meli_provider(endpoint, sender=None)
+    if mode == "sync":
+        with Client(provider=meli) as client:
+            client.send("hi", ["09120000000", "09120000001"])
+        return
+
+    async def go() -> None:
+        async with Client(provider=meli) as client:
+            await client.asend("hi", ["09120000000", "09120000001"])
+
+    asyncio.run(go())
 
 
 class TestSecrets:
@@ -123,53 +174,88 @@ class TestSecrets:
         for text in (repr(provider), str(provider), repr(url), str(url), repr(vars(provider))):
             assert "S3cr3t-pw" not in text
 
-    def test_not_in_logs_or_errors(self, emulator: Emulator) -> None:
-        """Log events, results and exception chains of failing sends never hold it."""
+    def test_requests_do_not_show_it(self, provider: MelipayamakProvider) -> None:
+        """The requests the provider builds carry the password only in their body."""
+        batch = smsbridge.Batch(message=Message(text="hi"), recipients=("+989120000001",))
+        for request in (
+            provider.request_for(batch),
+            provider.delivery_request_for(["1"]),
+            provider.balance_request_for(),
+        ):
+            assert request is not None
+            assert PASSWORD.encode() in request.content
+            assert PASSWORD not in repr(request) + request.url + repr(request.headers)
+
+    def test_not_in_logs_or_errors(
+        self, emulator: Emulator, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        """Log records, results and raised errors (with their chains) of failing sends and
+        queries never hold it, not even when the service echoes it back in a Fault."""
         secret = "Very-S3cret-Password"
         emulator.state.accounts["demo"].password = secret
+        caplog.set_level(logging.DEBUG, logger="smsbridge")
         seen: list[str] = []
-        with structlog.testing.capture_logs() as logs:
-            with smsbridge.Client(
-                meli_url(emulator.url, password=secret, extra="&timeout=5"),
-                autoload_plugins=True,
-            ) as client:
-                emulator.faults.drop_connection()
-                emulator.faults.soap_fault(message="boom")
-                emulator.faults.garbage()
-                for _ in range(4):
-                    report = client.send("hi", ["+989120000001"])
-                    seen.append(repr(report))
-            with MelipayamakProvider(
-                username="demo", password="wrong-" + secret, sender=LINE, endpoint=emulator.url
-            ) as wrong:
-                with pytest.raises(AuthenticationError) as refused:
-                    wrong.send(Message(text="hi"), ["+989120000001"])
-                seen.extend([repr(refused.value), str(refused.value)])
-        with (
-            MelipayamakProvider(
-                username="demo",
-                password=secret,
-                sender=LINE,
-                endpoint=f"http://127.0.0.1:{closed_port()}/",
-            ) as unreachable,
-            pytest.raises(ProviderUnavailableError) as caught,
-        ):
-            unreachable.send(Message(text="hi"), ["+989120000001"])
-        error: BaseException | None = caught.value
-        while error is not None:
-            seen.extend([repr(error), str(error)])
-            error = error.__cause__ or error.__context__
-        seen.extend(repr(entry) for entry in logs)
-        assert logs
+        raised: list[BaseException] = []
+
+        def show(*results: smsbridge.RecipientResult) -> None:
+            seen.extend(repr(result) for result in results)
+            seen.extend(repr(result.error.to_dict()) for result in results if result.error)
+
+        with smsbridge.Client(
+            meli_url(emulator.url, password=secret, extra="&timeout=5"), autoload_plugins=True
+        ) as client:
+            emulator.faults.drop_connection()
+            emulator.faults.soap_fault(message=f"login failed for demo/{secret}")
+            emulator.faults.garbage()
+            for _ in range(4):
+                report = client.send("hi", ["+989120000001"])
+                seen.append(repr(report))
+                show(*report)
+            assert [r.status for r in report] == [SendStatus.ACCEPTED]
+            emulator.faults.soap_fault(message=f"login failed for demo/{secret}")
+            with pytest.raises(UnknownProviderError) as fault:
+                client.delivery_status(report.message_ids)
+            raised.append(fault.value)
+        wrong = send_through_client("sync", emulator.url, password="wrong-" + secret)
+        assert shared_error(wrong).category is ErrorCategory.AUTHENTICATION
+        show(*wrong)
+        unreachable = f"http://127.0.0.1:{closed_port()}/"
+        with Client(provider=meli_provider(unreachable, password=secret)) as offline:
+            results = offline.send(TEXT, ["+989120000001"])
+            assert shared_error(results).category is ErrorCategory.PROVIDER_UNAVAILABLE
+            show(*results)
+            with pytest.raises(ProviderUnavailableError) as caught:
+                offline.delivery_status(["1"])
+            raised.append(caught.value)
+            with pytest.raises(ProviderUnavailableError) as caught:
+                offline.balance()
+            raised.append(caught.value)
+        for failure in raised:
+            # The chain a traceback shows: causes, and contexts that were not suppressed.
+            error: BaseException | None = failure
+            while error is not None:
+                seen.extend([repr(error), str(error)])
+                if isinstance(error, SmsBridgeError):
+                    seen.extend([repr(error.provider_text), repr(error.provider_code)])
+                error = error.__cause__ or (
+                    None if error.__suppress_context__ else error.__context__
+                )
+            seen.append("".join(traceback.format_exception(failure)))
+        assert caplog.records
+        for record in caplog.records:
+            seen.extend([record.getMessage(), repr(vars(record))])
         assert not [text for text in seen if secret in text]
 
 
 class TestSending:
     """SendSms over the wire."""
 
-    def test_persian_round_trip(self, provider: MelipayamakProvider, emulator: Emulator) -> None:
+    @MODES
+    def test_persian_round_trip(self, emulator: Emulator, mode: Mode) -> None:
         """The emulator stores the exact Persian text, sender and wire number."""
-        results = provider.send(Message(text=PERSIAN), ["+989121234567"])
+        results = send_through_client(
+            mode, emulator.url, recipients=["+989121234567"], text=PERSIAN
+        )
         assert [r.status for r in results] == [SendStatus.ACCEPTED]
         (sent,) = emulator.state.sent
         assert sent.text == PERSIAN
@@ -177,13 +263,29 @@ class TestSending:
         assert sent.recipient == "989121234567"
         assert results[0].message_id == str(sent.rec_id)
 
-    def test_flash_udh_and_sender_override(
-        self, provider: MelipayamakProvider, emulator: Emulator
-    ) -> None:
-        """isflash, udh and Message.sender go on the wire."""
+    @MODES
+    def test_markup_and_line_breaks_round_trip(self, emulator: Emulator, mode: Mode) -> None:
+        """XML's special characters, tabs and both kinds of line break arrive unchanged (a
+        bare carriage return in XML text would be read back as a newline)."""
+        text = f"a & b < c > d \"e\" 'f'\r\nline 2\rline 3\n\tend ]]> {OPT_OUT}"
+        results = send_through_client(mode, emulator.url, recipients=["+989121234567"], text=text)
+        assert [r.status for r in results] == [SendStatus.ACCEPTED]
+        assert [m.text for m in emulator.state.sent] == [text]
+
+    @MODES
+    def test_flash_udh_and_sender_override(self, emulator: Emulator, mode: Mode) -> None:
+        """isflash, udh and the per-send sender go on the wire."""
         emulator.state.accounts["demo"].lines.add("3000123")
-        message = Message(text="hi", flash=True, udh="050003AA0201", sender="3000123")
-        assert provider.send(message, ["+989121234567"])[0].accepted
+        results = send_through_client(
+            mode,
+            emulator.url,
+            recipients=["+989121234567"],
+            text="hi",
+            flash=True,
+            udh="050003AA0201",
+            sender="3000123",
+        )
+        assert results[0].accepted
         (sent,) = emulator.state.sent
         assert (sent.flash, sent.udh, sent.sender) == (True, "050003AA0201", "3000123")
 
@@ -215,9 +317,12 @@ class TestSending:
         by_number = {"+" + m.recipient: str(m.rec_id) for m in emulator.state.sent}
         assert [r.message_id for r in report] == [by_number[n] for n in targets]
 
-    def test_status_byte_one_is_rejected(self, provider: MelipayamakProvider) -> None:
+    @MODES
+    def test_status_byte_one_is_rejected(self, emulator: Emulator, mode: Mode) -> None:
         """A recipient the service marks 1 is rejected; the others of the request are accepted."""
-        results = provider.send(Message(text=f"x {OPT_OUT}"), ["+989121234567", "+447911123456"])
+        results = send_through_client(
+            mode, emulator.url, recipients=["+989121234567", "+447911123456"]
+        )
         assert [r.status for r in results] == [SendStatus.ACCEPTED, SendStatus.REJECTED]
         error = results[1].error
         assert error is not None
@@ -227,74 +332,36 @@ class TestSending:
             "not sent",
         )
 
-    def test_wire_numbers(self, provider: MelipayamakProvider, emulator: Emulator) -> None:
+    def test_wire_numbers(self, client: smsbridge.Client, emulator: Emulator) -> None:
         """Iranian numbers are sent as 09..., others as 00 + country code."""
-        provider.send(Message(text=f"x {OPT_OUT}"), ["+989121234567", "+447911123456"])
+        client.send(TEXT, ["+989121234567", "+447911123456"])
         assert emulator.state.requests[-1].recipients == 2
         assert [m.recipient for m in emulator.state.sent] == ["989121234567"]
 
-
-Setup = Callable[[EmulatorState], None]
-
-
-def _account(**changes: object) -> Setup:
-    def apply(state: EmulatorState) -> None:
-        for name, value in changes.items():
-            setattr(state.accounts["demo"], name, value)
-
-    return apply
-
-
-def _state(**changes: object) -> Setup:
-    def apply(state: EmulatorState) -> None:
-        for name, value in changes.items():
-            setattr(state, name, value)
-
-    return apply
-
-
-def _nothing(state: EmulatorState) -> None:
-    """No state change; the request itself triggers the code."""
-
-
-# code, category, state change, text, recipients, sender
-CASES: list[tuple[int, ErrorCategory, Setup, str, list[str], str]] = [
-    (0, ErrorCategory.AUTHENTICATION, _account(password="changed"), "hi", numbers(1), LINE),
-    (2, ErrorCategory.INSUFFICIENT_CREDIT, _account(credit=0.0), "hi", numbers(1), LINE),
-    (3, ErrorCategory.RATE_LIMITED, _account(daily_limit=0), "hi", numbers(1), LINE),
-    (4, ErrorCategory.RATE_LIMITED, _account(volume_limit=1), f"hi {OPT_OUT}", numbers(2), LINE),
-    (5, ErrorCategory.SENDER_REJECTED, _nothing, "hi", numbers(1), "50009999999"),
-    (6, ErrorCategory.PROVIDER_UNAVAILABLE, _state(maintenance=True), "hi", numbers(1), LINE),
-    (7, ErrorCategory.CONTENT_REJECTED, _nothing, "بازی قمار آنلاین", numbers(1), LINE),
-    (8, ErrorCategory.ACCOUNT_RESTRICTED, _account(min_recipients=5), "hi", numbers(1), LINE),
-    (9, ErrorCategory.SENDER_REJECTED, _nothing, "hi", numbers(1), "10002188"),
-    (10, ErrorCategory.ACCOUNT_RESTRICTED, _account(active=False), "hi", numbers(1), LINE),
-    (11, ErrorCategory.RECIPIENT_REJECTED, _nothing, "hi", ["+447911123456"], LINE),
-    (
-        12,
-        ErrorCategory.ACCOUNT_RESTRICTED,
-        _account(documents_complete=False),
-        "hi",
-        numbers(1),
-        LINE,
-    ),
-    (14, ErrorCategory.CONTENT_REJECTED, _nothing, "see https://example.com", numbers(1), LINE),
-    (15, ErrorCategory.CONTENT_REJECTED, _nothing, "no opt-out", numbers(2), LINE),
-]
+    def test_wire_numbers_in_the_request(self, provider: MelipayamakProvider) -> None:
+        """The request itself carries 09... and 00 + country code, in order."""
+        batch = smsbridge.Batch(
+            message=Message(text="hi"), recipients=("+989121234567", "+447911123456")
+        )
+        body = provider.request_for(batch).content
+        assert b"<ns0:string>09121234567</ns0:string><ns0:string>00447911123456</ns0:string>" in (
+            body
+        )
 
 
 class TestReturnCodes:
     """Each return code, produced by emulator state, maps to its category for every recipient."""
 
+    @MODES
     @pytest.mark.parametrize(
         ("code", "category", "setup", "text", "recipients", "sender"),
-        CASES,
-        ids=[f"code-{case[0]}" for case in CASES],
+        RETURN_CODES,
+        ids=[f"code-{case[0]}" for case in RETURN_CODES],
     )
     def test_code(
         self,
-        client: smsbridge.Client,
         emulator: Emulator,
+        mode: Mode,
         code: int,
         category: ErrorCategory,
         setup: Setup,
@@ -304,10 +371,12 @@ class TestReturnCodes:
     ) -> None:
         """Every recipient of the request is rejected with the code's category and raw code."""
         setup(emulator.state)
-        report = client.send(text, recipients, sender=sender)
-        assert len(report) == len(recipients)
+        results = send_through_client(
+            mode, emulator.url, recipients=recipients, text=text, sender=sender
+        )
+        assert len(results) == len(recipients)
         assert emulator.state.sent == []
-        for result in report:
+        for result in results:
             assert result.status is SendStatus.REJECTED
             assert result.error is not None
             assert (result.error.category, result.error.provider_code) == (category, code)
@@ -328,3 +397,20 @@ class TestReturnCodes:
         )
         assert {r.error.provider_code for r in report.results[100:200] if r.error} == {2}
         assert len(emulator.state.sent) == 150
+
+
+class TestBalance:
+    """GetCredit through the client."""
+
+    @MODES
+    def test_credit(self, emulator: Emulator, mode: Mode) -> None:
+        """The account's credit, in messages, read from GetCredit."""
+        emulator.state.accounts["demo"].credit = 1234.5
+
+        balance = query_through_client(mode, meli_provider(emulator.url), "balance")
+        assert (balance.amount, balance.unit, balance.provider) == (
+            1234.5,
+            "messages",
+            "melipayamak",
+        )
+        assert [r.operation for r in emulator.state.requests] == ["GetCredit"]

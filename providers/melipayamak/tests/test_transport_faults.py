@@ -1,120 +1,148 @@
 """Transport faults over real sockets: the emulator's fault injection, closed ports, .invalid
-names and canned replies. Each maps to one typed outcome; no recipient is ever lost."""
+names and canned replies. Each maps to one typed outcome for every recipient of the request
+(a send never raises for them); no recipient is ever lost."""
 
 from __future__ import annotations
 
-import asyncio
+import time
 from collections.abc import Callable
 
 import pytest
-from meli_support import LINE, OPT_OUT, CannedServer, closed_port, meli_url, send_sms_reply
-from smsbridge_melipayamak import MelipayamakProvider
+from meli_support import (
+    MODES,
+    OPT_OUT,
+    PASSWORD,
+    TWO,
+    CannedServer,
+    Mode,
+    closed_port,
+    meli_provider,
+    meli_url,
+    query_through_client,
+    send_sms_reply,
+    send_through_client,
+    shared_error,
+)
 from smsbridge_melipayamak.emulator import Emulator
 
 import smsbridge
-from smsbridge import Message, RecipientResult, SendStatus
-from smsbridge.exceptions import (
-    ErrorCategory,
-    OutcomeUnknownError,
-    ProviderUnavailableError,
-    SmsBridgeError,
-    UnknownProviderError,
-)
-
-TWO = ["+989120000001", "+989120000002"]
-MESSAGE = Message(text=f"hi {OPT_OUT}")
+from smsbridge import ResultError, SendStatus
+from smsbridge.exceptions import ErrorCategory, ProviderUnavailableError
 
 
-def run_send(mode: str, endpoint: str, timeout: float = 5) -> list[RecipientResult]:
-    """One SendSms request, sync or async, with a fresh provider that is closed afterwards."""
-    meli = MelipayamakProvider(
-        username="demo", password="demo-password", sender=LINE, endpoint=endpoint, timeout=timeout
-    )
-    if mode == "sync":
-        with meli:
-            return meli.send(MESSAGE, TWO)
-
-    async def go() -> list[RecipientResult]:
-        async with meli:
-            return await meli.asend(MESSAGE, TWO)
-
-    return asyncio.run(go())
+def failed(mode: Mode, endpoint: str, status: SendStatus, timeout: float = 5) -> ResultError:
+    """Send to two recipients; both must have ``status`` and share one error, returned."""
+    results = send_through_client(mode, endpoint, timeout=timeout)
+    assert [r.recipient for r in results] == list(TWO)
+    assert [r.status for r in results] == [status, status]
+    assert all(r.message_id is None for r in results)
+    return shared_error(results)
 
 
-MODES = pytest.mark.parametrize("mode", ["sync", "async"])
+def not_sent(mode: Mode, endpoint: str, timeout: float = 5) -> ResultError:
+    """Both recipients rejected with one error."""
+    return failed(mode, endpoint, SendStatus.REJECTED, timeout)
 
 
-def raised(mode: str, endpoint: str, timeout: float = 5) -> SmsBridgeError:
-    with pytest.raises(SmsBridgeError) as caught:
-        run_send(mode, endpoint, timeout)
-    return caught.value
+def may_be_sent(mode: Mode, endpoint: str, timeout: float = 5) -> ResultError:
+    """Both recipients unknown with one outcome_unknown error, never retryable."""
+    error = failed(mode, endpoint, SendStatus.UNKNOWN, timeout)
+    assert error.category is ErrorCategory.OUTCOME_UNKNOWN
+    assert not error.retryable
+    return error
 
 
 @MODES
 class TestNothingSent:
     """Faults before the request was written: unavailable and retryable."""
 
-    def test_connection_refused(self, mode: str) -> None:
+    def test_connection_refused(self, mode: Mode) -> None:
         """A closed port is provider_unavailable."""
-        error = raised(mode, f"http://127.0.0.1:{closed_port()}/post/Send.asmx")
-        assert isinstance(error, ProviderUnavailableError)
+        error = not_sent(mode, f"http://127.0.0.1:{closed_port()}/post/Send.asmx")
+        assert error.category is ErrorCategory.PROVIDER_UNAVAILABLE
         assert error.retryable
 
-    def test_name_not_resolved(self, mode: str) -> None:
+    def test_name_not_resolved(self, mode: Mode) -> None:
         """A name that never resolves (.invalid) is provider_unavailable."""
-        error = raised(mode, "http://nonexistent.invalid/post/Send.asmx")
-        assert isinstance(error, ProviderUnavailableError)
+        error = not_sent(mode, "http://nonexistent.invalid/post/Send.asmx")
+        assert error.category is ErrorCategory.PROVIDER_UNAVAILABLE
+        assert error.retryable
 
-    def test_http_500_page(self, mode: str, emulator: Emulator) -> None:
+    def test_http_500_page(self, mode: Mode, emulator: Emulator) -> None:
         """An HTML 500 page (not a SOAP reply) means the method never ran: unavailable."""
         emulator.faults.http_500()
-        error = raised(mode, emulator.url)
-        assert isinstance(error, ProviderUnavailableError)
+        error = not_sent(mode, emulator.url)
+        assert error.category is ErrorCategory.PROVIDER_UNAVAILABLE
+        assert error.retryable
         assert error.provider_code == 500
         assert emulator.state.sent == []
+
+    def test_redirect_is_not_followed(self, mode: Mode) -> None:
+        """A 3xx is a configuration error: the request and its password never go to the
+        Location, and the Location is shown without the password."""
+        with CannedServer(200, send_sms_reply(1, [5, 6], b"\x00\x00")) as elsewhere:
+            location = f"{elsewhere.url}?password={PASSWORD}"
+            with CannedServer(307, b"", headers={"Location": location}) as moved:
+                error = not_sent(mode, moved.url)
+            assert elsewhere.posts == 0
+        assert moved.posts == 1
+        assert error.category is ErrorCategory.CONFIGURATION
+        assert not error.retryable
+        assert error.provider_code == 307
+        assert elsewhere.url in error.message
+        assert PASSWORD not in error.message
 
 
 @MODES
 class TestOutcomeUnknown:
     """Faults after the request was written: unknown, never retried."""
 
-    def test_read_timeout(self, mode: str, emulator: Emulator) -> None:
-        """No reply within the timeout is outcome_unknown."""
+    def test_read_timeout(self, mode: Mode, emulator: Emulator) -> None:
+        """No reply within the client's timeout is outcome_unknown."""
         emulator.faults.delay(2.0)
-        error = raised(mode, emulator.url, timeout=0.3)
-        assert isinstance(error, OutcomeUnknownError)
-        assert not error.retryable
+        may_be_sent(mode, emulator.url, timeout=0.3)
 
-    def test_connection_dropped(self, mode: str, emulator: Emulator) -> None:
+    def test_timeout_is_a_total_deadline(self, mode: Mode, emulator: Emulator) -> None:
+        """The timeout bounds the whole request, not each read."""
+        emulator.faults.delay(1.0)
+        started = time.monotonic()
+        may_be_sent(mode, emulator.url, timeout=0.3)
+        assert time.monotonic() - started < 0.9
+
+    def test_connection_dropped(self, mode: Mode, emulator: Emulator) -> None:
         """The emulator sent the messages, then closed the socket: outcome_unknown."""
         emulator.faults.drop_connection()
-        error = raised(mode, emulator.url)
-        assert isinstance(error, OutcomeUnknownError)
+        may_be_sent(mode, emulator.url)
         assert len(emulator.state.sent) == 2
 
-    def test_garbage_xml(self, mode: str, emulator: Emulator) -> None:
+    def test_garbage_xml(self, mode: Mode, emulator: Emulator) -> None:
         """Truncated XML after processing is outcome_unknown."""
         emulator.faults.garbage()
-        assert isinstance(raised(mode, emulator.url), OutcomeUnknownError)
+        may_be_sent(mode, emulator.url)
         assert len(emulator.state.sent) == 2
 
-    def test_wrong_shape(self, mode: str, emulator: Emulator) -> None:
+    def test_wrong_shape(self, mode: Mode, emulator: Emulator) -> None:
         """A well-formed envelope with an unexpected element is outcome_unknown."""
         emulator.faults.wrong_shape()
-        assert isinstance(raised(mode, emulator.url), OutcomeUnknownError)
+        may_be_sent(mode, emulator.url)
+        assert len(emulator.state.sent) == 2
 
-    def test_gateway_timeout(self, mode: str) -> None:
+    def test_gateway_timeout(self, mode: Mode) -> None:
         """A 504 from a gateway: the service may have processed it."""
         with CannedServer(504, b"<html>Gateway Timeout</html>", "text/html") as server:
-            error = raised(mode, server.url)
-        assert isinstance(error, OutcomeUnknownError)
+            error = may_be_sent(mode, server.url)
         assert error.provider_code == 504
 
-    def test_array_length_mismatch(self, mode: str) -> None:
+    def test_empty_200(self, mode: Mode) -> None:
+        """A 200 without a body: the request was taken, its answer is missing."""
+        with CannedServer(200, b"") as server:
+            error = may_be_sent(mode, server.url)
+        assert error.provider_code == 200
+
+    def test_array_length_mismatch(self, mode: Mode) -> None:
         """Success with one id for two recipients cannot be attributed: outcome_unknown."""
         with CannedServer(200, send_sms_reply(1, [7], b"\x00")) as server:
-            error = raised(mode, server.url)
-        assert isinstance(error, OutcomeUnknownError)
+            error = may_be_sent(mode, server.url)
         assert "2 recipients" in error.message
 
 
@@ -122,34 +150,36 @@ class TestOutcomeUnknown:
 class TestProviderErrors:
     """Replies that are understood but not a return code."""
 
-    def test_soap_fault(self, mode: str, emulator: Emulator) -> None:
+    def test_soap_fault(self, mode: Mode, emulator: Emulator) -> None:
         """A SOAP Fault keeps faultcode and faultstring."""
         emulator.faults.soap_fault(message="Object reference not set to an instance of an object.")
-        error = raised(mode, emulator.url)
-        assert type(error) is UnknownProviderError
+        error = not_sent(mode, emulator.url)
+        assert error.category is ErrorCategory.UNKNOWN_PROVIDER_ERROR
         assert error.provider_code == "soap:Server"
         assert error.provider_text == "Object reference not set to an instance of an object."
 
-    def test_unknown_return_code(self, mode: str) -> None:
+    def test_unknown_return_code(self, mode: Mode) -> None:
         """A code outside the table keeps the raw code."""
         with CannedServer(200, send_sms_reply(13, [], b"")) as server:
-            error = raised(mode, server.url)
-        assert type(error) is UnknownProviderError
+            error = not_sent(mode, server.url)
+        assert error.category is ErrorCategory.UNKNOWN_PROVIDER_ERROR
         assert error.provider_code == 13
 
-    def test_not_found(self, mode: str) -> None:
+    def test_not_found(self, mode: Mode) -> None:
         """A 404 page means a wrong endpoint: an unknown provider error with the status."""
         with CannedServer(404, b"Not Found", "text/plain") as server:
-            error = raised(mode, server.url)
-        assert type(error) is UnknownProviderError
+            error = not_sent(mode, server.url)
+        assert error.category is ErrorCategory.UNKNOWN_PROVIDER_ERROR
         assert error.provider_code == 404
 
-    def test_unknown_status_byte(self, mode: str) -> None:
+    def test_unknown_status_byte(self, mode: Mode) -> None:
         """A status byte other than 0 or 1 rejects that recipient, keeping the byte."""
         with CannedServer(200, send_sms_reply(1, [5, 6], b"\x00\x07")) as server:
-            results = run_send(mode, server.url)
+            results = send_through_client(mode, server.url)
         assert [r.status for r in results] == [SendStatus.ACCEPTED, SendStatus.REJECTED]
+        assert results[0].message_id == "5"
         assert results[1].error is not None
+        assert results[1].error.category is ErrorCategory.UNKNOWN_PROVIDER_ERROR
         assert results[1].error.provider_code == 7
 
 
@@ -195,13 +225,23 @@ class TestThroughClient:
 
 
 class TestDeliveryFaults:
-    """Delivery queries are safe to repeat, so unreadable replies are 'unavailable'."""
+    """Delivery queries are safe to repeat, so lost or unreadable replies are 'unavailable'."""
 
-    @pytest.mark.parametrize("fault", ["drop_connection", "garbage", "http_500"])
-    def test_unavailable(
-        self, provider: MelipayamakProvider, emulator: Emulator, fault: str
-    ) -> None:
-        """Each fault raises ProviderUnavailableError."""
+    @MODES
+    @pytest.mark.parametrize("fault", ["drop_connection", "garbage", "http_500", "wrong_shape"])
+    def test_unavailable(self, emulator: Emulator, mode: Mode, fault: str) -> None:
+        """Each fault raises ProviderUnavailableError (retryable)."""
         getattr(emulator.faults, fault)()
-        with pytest.raises(ProviderUnavailableError):
-            provider.delivery_status(["3000000000000000001"])
+        meli = meli_provider(emulator.url)
+        with pytest.raises(ProviderUnavailableError) as caught:
+            query_through_client(mode, meli, "delivery_status", ["3000000000000000001"])
+        assert caught.value.retryable
+
+    @MODES
+    def test_timeout(self, emulator: Emulator, mode: Mode) -> None:
+        """A query that outlives the client's timeout is unavailable, not unknown."""
+        emulator.faults.delay(2.0)
+        meli = meli_provider(emulator.url)
+        with pytest.raises(ProviderUnavailableError) as caught:
+            query_through_client(mode, meli, "balance", timeout=0.3)
+        assert caught.value.retryable
