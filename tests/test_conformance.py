@@ -1,192 +1,173 @@
-"""The provider contract, checked the same way for every provider.
+"""The provider contract (smsbridge.testing.conformance), run for the built-in fake provider.
 
-Each parameter is a harness: a factory of Clients on one provider, plus a read-back of what
-reached the provider's side of the wire. "fake" always runs; "melipayamak" runs against its
-local emulator on 127.0.0.1 when smsbridge-melipayamak is installed, and skips otherwise.
+Plugins run the same suite from their own tests (Melipayamak's, against its emulator, lives in
+providers/melipayamak/tests). The example in the suite's docstring is run here too, so the
+documented way to use it keeps working.
 """
 
 from __future__ import annotations
 
-import asyncio
-import importlib
 import re
-from collections.abc import Callable, Iterator
+import textwrap
 
-import attrs
 import pytest
 
-from smsbridge import Client, SendReport, SendStatus, count_segments
+import smsbridge.testing.conformance as conformance
+from smsbridge import AsyncClient, Client, ErrorCategory, Template
 from smsbridge.testing import FakeOutbox, FakeProvider
-
-E164 = re.compile(r"^\+[1-9]\d{7,14}$")
-PERSIAN = "سلام! کد ورود شما ۴۸۲۹ است. «لغو۱۱»"
-# Melipayamak refuses a send to several recipients without its opt-out wording, so every bulk
-# text in this suite carries it.
-OPT_OUT = "لغو11"
-MELIPAYAMAK_LINE = "50004001234567"
+from smsbridge.testing.conformance import Harness, ProviderConformance
 
 
-def numbers(count: int) -> list[str]:
-    """``count`` distinct valid Iranian mobiles, away from the fake provider's magic numbers."""
-    return [f"+98912{i:07d}" for i in range(1000, 1000 + count)]
+class TestFakeConformance(ProviderConformance):
+    """The fake provider keeps the send contract (through fake://, on the shared outbox)."""
 
+    @pytest.fixture
+    def harness(self, sms_outbox: FakeOutbox) -> Harness:
+        sms_outbox.add_template("otp", "Your code is {0}")
+        providers: list[FakeProvider] = []
 
-@attrs.define
-class Harness:
-    """One provider under test: how to get a Client, and what arrived on its side."""
+        def tracked(client: Client | AsyncClient) -> FakeProvider:
+            assert isinstance(client.provider, FakeProvider)
+            providers.append(client.provider)
+            return client.provider
 
-    name: str
-    connect: Callable[[], Client]
-    wire: Callable[[], list[tuple[str, str]]]
-    """(E.164 recipient, text) of every message the provider's side received, in order."""
-    requests: Callable[[], int]
-    """How many send requests reached the provider's side."""
-    clients: list[Client] = attrs.field(factory=list)
+        def connect() -> Client:
+            client = Client("fake://")
+            tracked(client)
+            return client
 
-    def client(self) -> Client:
-        """A new client, closed when the test ends."""
-        client = self.connect()
-        self.clients.append(client)
-        return client
+        def connect_async() -> AsyncClient:
+            client = AsyncClient("fake://")
+            tracked(client)
+            return client
 
-    def close_all(self) -> None:
-        """Close every client this harness handed out."""
-        for client in self.clients:
-            client.close()
-
-
-def fake_harness(outbox: FakeOutbox) -> Iterator[Harness]:
-    """The built-in fake provider and its outbox."""
-    providers: list[FakeProvider] = []
-
-    def connect() -> Client:
-        client = Client("fake://")
-        assert isinstance(client.provider, FakeProvider)
-        providers.append(client.provider)
-        return client
-
-    yield Harness(
-        name="fake",
-        connect=connect,
-        wire=lambda: [(sms.recipient, sms.text) for sms in outbox],
-        requests=lambda: sum(provider.requests for provider in providers),
-    )
-
-
-def melipayamak_harness() -> Iterator[Harness]:
-    """The Melipayamak provider against its emulator, on a real socket."""
-    emulator_module = pytest.importorskip("smsbridge_melipayamak.emulator")
-    plugin = importlib.import_module("smsbridge_melipayamak._plugin")
-    emulator = emulator_module.Emulator().start()
-    url = f"melipayamak://demo:demo-password@/?from={MELIPAYAMAK_LINE}&endpoint={emulator.url}"
-    try:
-        yield Harness(
-            name="melipayamak",
-            connect=lambda: Client(url, plugins=[plugin], autoload_plugins=False),
-            wire=lambda: [("+" + m.recipient, m.text) for m in emulator.state.sent],
-            requests=lambda: sum(1 for r in emulator.state.requests if r.operation == "SendSms"),
+        return Harness(
+            name="fake",
+            connect=connect,
+            connect_async=connect_async,
+            wire=lambda: [(sms.recipient, sms.text) for sms in sms_outbox],
+            requests=lambda: sum(provider.requests for provider in providers),
+            fail_requests=lambda count: sms_outbox.fail_next(
+                ErrorCategory.PROVIDER_UNAVAILABLE, times=count
+            ),
+            lose_replies=lambda count: sms_outbox.lose_next_reply(times=count),
+            template=Template(id="otp", variables=["4821"]),
+            template_text="Your code is 4821",
         )
-    finally:
-        emulator.stop()
 
 
-@pytest.fixture(params=["fake", "melipayamak"])
-def harness(request: pytest.FixtureRequest, sms_outbox: FakeOutbox) -> Iterator[Harness]:
-    """Every provider in turn."""
-    factories = {"fake": lambda: fake_harness(sms_outbox), "melipayamak": melipayamak_harness}
-    for built in factories[request.param]():
-        try:
-            yield built
-        finally:
-            built.close_all()
+def docstring_example() -> str:
+    """The example test file in the suite's module docstring."""
+    doc = conformance.__doc__ or ""
+    match = re.search(r"::\n\n(.*?)\n\n(?=\S)", doc, re.DOTALL)
+    assert match, "the conformance docstring lost its example"
+    return textwrap.dedent(match.group(1))
 
 
-class TestConformance:
-    """Every provider keeps the send contract."""
+class TestSuiteItself:
+    """The suite is importable, documented by a working example, and can fail."""
 
-    def test_one_result_per_recipient_in_order(self, harness: Harness) -> None:
-        """Results follow input order, in E.164, whatever form the caller used."""
-        report = harness.client().send(
-            f"hello {OPT_OUT}", ["09123456789", "+98 935 123 4567", "9121111111"]
+    def test_docstring_example_runs(self, pytester: pytest.Pytester) -> None:
+        """The documented subclass runs every check, skipping none (it gives every hook)."""
+        pytester.makepyfile(test_example=docstring_example())
+        result = pytester.runpytest("-p", "no:cacheprovider", "-p", "no:randomly")
+        checks = [name for name in dir(ProviderConformance) if name.startswith("test_")]
+        result.assert_outcomes(passed=len(checks))
+
+    def test_hooks_not_given_are_skipped(self, pytester: pytest.Pytester) -> None:
+        """A minimal harness runs the core checks and skips the failure checks by name."""
+        pytester.makepyfile(
+            test_minimal="""
+            import pytest
+            from smsbridge import Client
+            from smsbridge.testing import FakeOutbox, FakeProvider
+            from smsbridge.testing.conformance import Harness, ProviderConformance
+
+            class TestMinimal(ProviderConformance):
+                @pytest.fixture
+                def harness(self):
+                    outbox, providers = FakeOutbox(), []
+
+                    def connect():
+                        providers.append(FakeProvider(outbox=outbox))
+                        return Client(provider=providers[-1])
+
+                    return Harness(
+                        name="minimal",
+                        connect=connect,
+                        wire=lambda: [(sms.recipient, sms.text) for sms in outbox],
+                        requests=lambda: sum(p.requests for p in providers),
+                    )
+            """
         )
-        assert [r.recipient for r in report] == ["+989123456789", "+989351234567", "+989121111111"]
-        assert all(E164.match(r.recipient) for r in report)
-        assert report.all_accepted
+        result = pytester.runpytest("-p", "no:cacheprovider", "-p", "no:randomly", "-rs")
+        checks = [name for name in dir(ProviderConformance) if name.startswith("test_")]
+        result.assert_outcomes(passed=len(checks) - 2, skipped=2)
+        result.stdout.fnmatch_lines(
+            [
+                "*the minimal harness cannot script failures (fail_requests)*",
+                "*the minimal harness cannot lose replies (lose_replies)*",
+            ]
+        )
 
-    def test_accepted_results(self, harness: Harness) -> None:
-        """Accepted results have unique non-empty ids and a segment count."""
-        text = "a" * 100 + OPT_OUT
-        report = harness.client().send(text, numbers(5))
-        ids = [r.message_id for r in report]
-        assert all(isinstance(i, str) and i for i in ids)
-        assert len(set(ids)) == len(ids)
-        assert [r.segments for r in report] == [count_segments(text).segments] * 5 == [2] * 5
-        assert all(r.error is None for r in report)
+    def test_catches_a_provider_that_breaks_the_contract(self, pytester: pytest.Pytester) -> None:
+        """A provider that mangles Persian text fails the suite, in that check only."""
+        pytester.makepyfile(
+            test_broken="""
+            import attrs
+            import pytest
+            from smsbridge import Client, Message
+            from smsbridge.testing import FakeOutbox, FakeProvider
+            from smsbridge.testing.conformance import Harness, ProviderConformance
 
-    def test_split_into_batches(self, harness: Harness) -> None:
-        """A send larger than max_batch_size is split, and every recipient is accepted."""
-        client = harness.client()
-        size = client.provider.capabilities.max_batch_size
-        recipients = numbers(size + 1)
-        report = client.send(f"batch {OPT_OUT}", recipients)
-        assert report.accepted == size + 1
-        assert [r.recipient for r in report] == recipients
-        assert harness.requests() == 2
-        assert sorted(r for r, _ in harness.wire()) == recipients
+            class Mangling(FakeProvider):
+                def request_for(self, batch):
+                    if isinstance(batch.message, Message):
+                        text = batch.message.text.encode("ascii", "replace").decode()
+                        batch = attrs.evolve(batch, message=attrs.evolve(batch.message, text=text))
+                    return super().request_for(batch)
 
-    def test_persian_text_intact(self, harness: Harness) -> None:
-        """Persian text and Persian digits arrive exactly as given."""
-        report = harness.client().send(PERSIAN, ["09123456789"])
-        assert report.all_accepted
-        assert report[0].segments == 1
-        assert harness.wire() == [("+989123456789", PERSIAN)]
+            class TestBroken(ProviderConformance):
+                @pytest.fixture
+                def harness(self):
+                    outbox, providers = FakeOutbox(), []
 
-    def test_sync_and_async_agree(self, harness: Harness) -> None:
-        """send and asend give the same statuses, recipients and segments."""
-        recipients, text = numbers(3), f"twin {OPT_OUT}"
-        sync = harness.client().send(text, recipients)
+                    def connect():
+                        providers.append(Mangling(outbox=outbox))
+                        return Client(provider=providers[-1])
 
-        async def main() -> SendReport:
-            async with harness.connect() as client:
-                return await client.asend(text, recipients)
+                    return Harness(
+                        name="broken",
+                        connect=connect,
+                        wire=lambda: [(sms.recipient, sms.text) for sms in outbox],
+                        requests=lambda: sum(p.requests for p in providers),
+                    )
+            """
+        )
+        result = pytester.runpytest("-p", "no:cacheprovider", "-p", "no:randomly", "-rf")
+        checks = [name for name in dir(ProviderConformance) if name.startswith("test_")]
+        result.assert_outcomes(passed=len(checks) - 3, failed=1, skipped=2)
+        result.stdout.fnmatch_lines(
+            ["FAILED test_broken.py::TestBroken::test_persian_text_intact*"]
+        )
 
-        asynchronous = asyncio.run(main())
+    def test_without_a_harness(self, pytester: pytest.Pytester) -> None:
+        """A subclass that forgets the fixture is told what to add."""
+        pytester.makepyfile(
+            test_forgot="""
+            from smsbridge.testing.conformance import ProviderConformance
 
-        def view(report: SendReport) -> list[tuple[str, SendStatus, int]]:
-            return [(r.recipient, r.status, r.segments) for r in report]
+            class TestForgot(ProviderConformance):
+                pass
+            """
+        )
+        result = pytester.runpytest("-p", "no:cacheprovider", "-p", "no:randomly", "-x")
+        result.stdout.fnmatch_lines(["*TestForgot needs a 'harness' fixture*"])
 
-        assert view(asynchronous) == view(sync)
-        assert set(sync.message_ids).isdisjoint(asynchronous.message_ids)
-        assert len(harness.wire()) == 6
+    def test_not_exported_from_testing(self) -> None:
+        """It is a module of its own (it imports pytest), not part of smsbridge.testing."""
+        import smsbridge.testing
 
-    def test_close_is_idempotent(self, harness: Harness) -> None:
-        """close() and aclose() may be called repeatedly, before or after sending."""
-        client = harness.client()
-        client.send("hi", ["09123456789"])
-        client.close()
-        client.close()
-        harness.client().close()
-
-        async def main() -> None:
-            async with harness.connect() as client:
-                await client.asend("hi", ["09123456789"])
-                await client.aclose()
-            await client.aclose()
-
-        asyncio.run(main())
-
-    def test_delivery_status(self, harness: Harness) -> None:
-        """When declared, delivery_status returns one report per id, in order."""
-        client = harness.client()
-        if not client.provider.capabilities.delivery_status:
-            pytest.skip(f"{harness.name} does not declare delivery status")
-        ids = client.send(f"hi {OPT_OUT}", numbers(3)).message_ids
-        assert len(ids) == 3
-        reports = client.delivery_status([*ids, ids[0]])
-        assert [r.message_id for r in reports] == [*ids, ids[0]]
-
-        async def main() -> list[str]:
-            async with harness.connect() as fresh:
-                return [r.message_id for r in await fresh.adelivery_status(ids)]
-
-        assert asyncio.run(main()) == ids
+        assert "ProviderConformance" not in smsbridge.testing.__all__
+        for name in conformance.__all__:
+            assert getattr(conformance, name) is not None
