@@ -65,26 +65,35 @@ class Malformed(ValueError):
 
 
 def _parser() -> etree.XMLParser:
+    # Comments are dropped as zeep's parser drops them: "<n><!-- -->1</n>" reads 1.
     return etree.XMLParser(
-        resolve_entities=False, no_network=True, huge_tree=False, remove_blank_text=True
+        resolve_entities=False,
+        no_network=True,
+        huge_tree=False,
+        remove_blank_text=True,
+        remove_comments=True,
     )
 
 
 class Reply:
-    """The child elements of ``<OperationResponse>``, by local name."""
+    """The child elements of ``<OperationResponse>``, by local name.
+
+    Every value in Send.asmx's replies is a number or base64, whose XSD types collapse
+    whitespace, so texts come back stripped, as zeep reads them.
+    """
 
     def __init__(self, children: dict[str, etree._Element]) -> None:
         self.children = children
 
     def text(self, name: str) -> str | None:
         element = self.children.get(name)
-        return None if element is None else (element.text or "")
+        return None if element is None else (element.text or "").strip()
 
     def items(self, name: str) -> list[str] | None:
         element = self.children.get(name)
         if element is None:
             return None
-        return [(child.text or "") for child in element if isinstance(child.tag, str)]
+        return [(child.text or "").strip() for child in element if isinstance(child.tag, str)]
 
 
 def parse_reply(content: bytes, operation: str) -> Reply:
