@@ -48,6 +48,35 @@ class TestDemo:
         assert "demo-password" not in out + done.stderr
         assert "سلام" in out
 
+    def test_verbose_shows_the_send_events(self) -> None:
+        """demo -v shows smsbridge's log events on stderr, one line each, without secrets;
+        without -v stderr stays empty."""
+        command = [sys.executable, "-m", "smsbridge_melipayamak.cli", "demo"]
+        quiet = subprocess.run(
+            command, capture_output=True, text=True, timeout=120, env=PLUGIN_AUTOLOAD, check=False
+        )
+        loud = subprocess.run(
+            [*command, "-v"],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env=PLUGIN_AUTOLOAD,
+            check=False,
+        )
+        assert (quiet.returncode, quiet.stderr) == (0, "")
+        assert loud.returncode == 0, loud.stderr
+        lines = loud.stderr.splitlines()
+        events = [line.split()[1:3] for line in lines]
+        assert events == [
+            ["info", "sms_send_started"],
+            ["info", "sms_batch_sent"],
+            ["info", "sms_send_finished"],
+        ]
+        assert "provider=melipayamak" in lines[0]
+        assert "accepted=4" in lines[1]
+        assert "demo-password" not in loud.stderr
+        assert loud.stdout.splitlines()[2:] == quiet.stdout.splitlines()[2:]
+
     def test_in_process(self) -> None:
         """run_demo writes its table to the given stream."""
         out = io.StringIO()
