@@ -4,6 +4,7 @@ names and canned replies. Each maps to one typed outcome for every recipient of 
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 
@@ -222,6 +223,29 @@ class TestThroughClient:
         assert [r.status for r in report] == expected
         assert {r.error.category for r in report.results[100:200] if r.error} == {category}
         assert [r.recipient for r in report] == targets
+
+
+class TestLogged:
+    """A failed request is one record on the ``smsbridge`` logger."""
+
+    @MODES
+    def test_lost_reply(
+        self, emulator: Emulator, mode: Mode, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        """sms_batch_failed names the provider, the category and the counts; no numbers."""
+        caplog.set_level(logging.DEBUG, logger="smsbridge")
+        emulator.faults.drop_connection()
+        may_be_sent(mode, emulator.url)
+        (failed_batch,) = [
+            r for r in caplog.records if getattr(r, "event", None) == "sms_batch_failed"
+        ]
+        assert failed_batch.name == "smsbridge"
+        assert failed_batch.getMessage().startswith("sms_batch_failed ")
+        fields = vars(failed_batch)
+        assert fields["event"] == "sms_batch_failed"
+        assert (fields["provider"], fields["category"]) == ("melipayamak", "outcome_unknown")
+        assert (fields["batch_size"], fields["unknown"], fields["accepted"]) == (2, 2, 0)
+        assert not [r for r in caplog.records if any(n[1:] in r.getMessage() for n in TWO)]
 
 
 class TestDeliveryFaults:
