@@ -218,12 +218,17 @@ class Client(_Facade):
         flash: bool = False,
         udh: str | None = None,
         reference: str | None = None,
+        skip_invalid: bool = False,
     ) -> SendReport:
         """Send ``message`` to every recipient; one result per input recipient, in order.
 
+        :param skip_invalid: send to the valid recipients and report the invalid ones rejected
+            (category ``invalid_recipient``) instead of raising.
         :raises InvalidInputError: bad text or recipients, before any network I/O.
         """
-        return self.engine.send(_message(message, sender, flash, udh, reference), recipients)
+        return self.engine.send(
+            _message(message, sender, flash, udh, reference), recipients, skip_invalid=skip_invalid
+        )
 
     async def asend(
         self,
@@ -234,9 +239,12 @@ class Client(_Facade):
         flash: bool = False,
         udh: str | None = None,
         reference: str | None = None,
+        skip_invalid: bool = False,
     ) -> SendReport:
         """Async twin of :meth:`send`; requests run concurrently up to ``concurrency``."""
-        return await self.engine.asend(_message(message, sender, flash, udh, reference), recipients)
+        return await self.engine.asend(
+            _message(message, sender, flash, udh, reference), recipients, skip_invalid=skip_invalid
+        )
 
     async def asend_bulk(
         self,
@@ -248,13 +256,20 @@ class Client(_Facade):
         on_progress: Callable[[BulkProgress], None] | None = None,
         rate_limit: float | None = None,
         resend_unknown: bool = False,
+        skip_invalid: bool = True,
         sender: str | None = None,
         flash: bool = False,
         udh: str | None = None,
         reference: str | None = None,
     ) -> BulkSummary:
         """Send to a stream of recipients of any length, with memory held flat (see
-        docs/bulk.md). With ``journal`` an interrupted campaign resumes where it stopped."""
+        docs/bulk.md). With ``journal`` an interrupted campaign resumes where it stopped.
+
+        ``recipients`` is any iterable, or a :class:`smsbridge.sources.NumberFile` (which
+        resumes faster: by byte offset, fingerprinted by its bytes). Invalid numbers are
+        reported rejected (``skip_invalid``, the default); with ``skip_invalid=False`` every
+        recipient is checked first and nothing is sent if one is invalid.
+        """
         from smsbridge._engine._bulk import run_bulk
 
         return await run_bulk(
@@ -266,6 +281,7 @@ class Client(_Facade):
             on_progress=on_progress,
             rate_limit=rate_limit,
             resend_unknown=resend_unknown,
+            skip_invalid=skip_invalid,
         )
 
     def send_bulk(
@@ -278,6 +294,7 @@ class Client(_Facade):
         on_progress: Callable[[BulkProgress], None] | None = None,
         rate_limit: float | None = None,
         resend_unknown: bool = False,
+        skip_invalid: bool = True,
         sender: str | None = None,
         flash: bool = False,
         udh: str | None = None,
@@ -307,6 +324,7 @@ class Client(_Facade):
                     on_progress=on_progress,
                     rate_limit=rate_limit,
                     resend_unknown=resend_unknown,
+                    skip_invalid=skip_invalid,
                     sender=sender,
                     flash=flash,
                     udh=udh,
@@ -338,10 +356,12 @@ class Client(_Facade):
         """Check the delivery of every message a campaign's journal records as accepted; the
         statuses are stored in the journal and counted."""
         from smsbridge._engine._reconcile import check_deliveries
-        from smsbridge.journal import Journal
+        from smsbridge.journal._sqlite import SqliteJournal
 
         self.engine._require("delivery_status", "delivery status")
-        with Journal(journal) as book:
+        # Checked read-only first, so a file that is not a journal is refused untouched.
+        SqliteJournal(journal, read_only=True).close()
+        with SqliteJournal(journal) as book:
             return check_deliveries(self.engine, book)
 
     def close(self) -> None:
@@ -395,9 +415,12 @@ class AsyncClient(_Facade):
         flash: bool = False,
         udh: str | None = None,
         reference: str | None = None,
+        skip_invalid: bool = False,
     ) -> SendReport:
         """Send ``message`` to every recipient; one result per input recipient, in order."""
-        return await self.engine.asend(_message(message, sender, flash, udh, reference), recipients)
+        return await self.engine.asend(
+            _message(message, sender, flash, udh, reference), recipients, skip_invalid=skip_invalid
+        )
 
     async def send_bulk(
         self,
@@ -409,6 +432,7 @@ class AsyncClient(_Facade):
         on_progress: Callable[[BulkProgress], None] | None = None,
         rate_limit: float | None = None,
         resend_unknown: bool = False,
+        skip_invalid: bool = True,
         sender: str | None = None,
         flash: bool = False,
         udh: str | None = None,
@@ -426,6 +450,7 @@ class AsyncClient(_Facade):
             on_progress=on_progress,
             rate_limit=rate_limit,
             resend_unknown=resend_unknown,
+            skip_invalid=skip_invalid,
         )
 
     async def delivery_status(self, message_ids: Sequence[str]) -> list[DeliveryReport]:

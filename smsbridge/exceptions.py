@@ -8,6 +8,7 @@ partly fails still returns a report.
     ├── InvalidInputError (ValueError)          raised before any network I/O (bad options,
     │   │                                       timeouts, files, journals)
     │   ├── InvalidRecipientError               every bad recipient with its position
+    │   ├── JournalError                        not a journal, damaged, in use, another campaign
     │   └── InvalidMessageError                 empty text, too many segments, unsupported option
     ├── ConfigurationError (ValueError)         bad URL, unknown scheme, missing credentials
     └── ProviderError                           the provider refused or failed
@@ -30,6 +31,7 @@ Every error, the base classes included, carries ``category`` (an :class:`ErrorCa
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable
 from typing import ClassVar
 
 import attrs
@@ -44,6 +46,7 @@ __all__ = [
     "InvalidInputError",
     "InvalidMessageError",
     "InvalidRecipientError",
+    "JournalError",
     "OutcomeUnknownError",
     "ProviderError",
     "ProviderUnavailableError",
@@ -120,16 +123,46 @@ class InvalidRecipientError(InvalidInputError):
 
     category = ErrorCategory.INVALID_RECIPIENT
 
-    def __init__(self, problems: list[RecipientProblem] | str, **kwargs: object) -> None:
+    def __init__(
+        self,
+        problems: list[RecipientProblem] | str,
+        *,
+        total: int | None = None,
+        origins: dict[int, str] | None = None,
+        **kwargs: object,
+    ) -> None:
+        self.origins = dict(origins or {})
+        """Where each position came from (``numbers.txt line 7``), when known."""
         if isinstance(problems, str):
-            message, self.problems = problems, []
+            message, self.problems, self.total = problems, [], 0
         else:
             self.problems = problems
-            shown = "; ".join(f"#{p.index} {p.raw!r}: {p.reason}" for p in problems[:20])
-            more = f" (and {len(problems) - 20} more)" if len(problems) > 20 else ""
-            noun = "recipient" if len(problems) == 1 else "recipients"
-            message = f"{len(problems)} invalid {noun}: {shown}{more}"
+            self.total = len(problems) if total is None else total
+            message = describe_problems(
+                problems, self.total, lambda i: self.origins.get(i, f"#{i}")
+            )
         super().__init__(message, **kwargs)  # type: ignore[arg-type]
+
+
+def describe_problems(
+    problems: list[RecipientProblem], total: int, origin: Callable[[int], str] | None = None
+) -> str:
+    """``3 invalid recipients: #0 'x': contains letters; ...``: the one wording of the error.
+
+    ``origin`` names a position (``--to #2``, ``numbers.txt line 7``); by default ``#N``.
+    """
+    name = origin or (lambda index: f"#{index}")
+    shown = "; ".join(f"{name(p.index)} {p.raw!r}: {p.reason}" for p in problems[:20])
+    more = total - min(len(problems), 20)
+    noun = "recipient" if total == 1 else "recipients"
+    return f"{total} invalid {noun}: {shown}" + (f" (and {more} more)" if more > 0 else "")
+
+
+class JournalError(InvalidInputError):
+    """A campaign journal cannot be used: not a journal, damaged, in use, or another campaign's.
+
+    The file is never altered when this is raised.
+    """
 
 
 class InvalidMessageError(InvalidInputError):

@@ -101,6 +101,10 @@ class BaseProvider:
         """Who sends, without secrets (a user name, a masked key): part of a campaign's identity."""
         return ""
 
+    def sender_for(self, message: Message | Template) -> str | None:
+        """The sender ``message`` goes out from (the provider's default when it names none)."""
+        return message.sender
+
     # -- checks before any I/O ------------------------------------------------------------
 
     def validate_message(self, message: Message) -> None:

@@ -9,7 +9,14 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from smsbridge.cli import EXIT_INVALID_INPUT, EXIT_OK, EXIT_PARTIAL, EXIT_PROVIDER_FAILURE, cli
+from smsbridge.cli import (
+    EXIT_INVALID_INPUT,
+    EXIT_JOURNAL,
+    EXIT_OK,
+    EXIT_PARTIAL,
+    EXIT_PROVIDER_FAILURE,
+    cli,
+)
 from smsbridge.exceptions import ErrorCategory
 from smsbridge.testing import MAGIC_NUMBERS, FakeOutbox
 
@@ -73,6 +80,7 @@ class TestSummary:
             "elapsed_seconds",
             "resumed",
             "journal",
+            "reasons",
         }
         assert {k: v for k, v in summary.items() if k != "elapsed_seconds"} == {
             "total": 2,
@@ -82,6 +90,7 @@ class TestSummary:
             "segments": 1,
             "resumed": False,
             "journal": "j.sqlite",
+            "reasons": {"recipient_rejected": 1},
         }
         assert isinstance(summary["elapsed_seconds"], float)
         assert "progress:" not in result.stderr
@@ -221,11 +230,12 @@ class TestResume:
     def test_journal_of_another_text_is_refused(
         self, workdir: Path, sms_outbox: FakeOutbox
     ) -> None:
-        """Resuming with a different text is a configuration error before anything is sent."""
+        """Resuming with a different text is refused (the journal status) before anything is
+        sent, naming what differs."""
         assert send("--to", "09121111111", "--journal", "j.sqlite").exit_code == EXIT_OK
         other = send("--to", "09121111111", "--journal", "j.sqlite", text="another")
-        assert other.exit_code == 3
-        assert "different message" in other.stderr
+        assert other.exit_code == EXIT_JOURNAL
+        assert "another campaign: the text" in other.stderr
         sms_outbox.assert_count(1)
 
 
@@ -294,17 +304,16 @@ class TestJournalCommand:
             "unknown": 0,
             "pending": 0,
             "segments": 2,
+            "running": False,
         }
 
-    def test_missing_journal_is_one_line_exit_2(self, workdir: Path) -> None:
-        """A journal that does not exist: one error line on stderr, exit 2, no file created."""
+    def test_missing_journal_is_one_line_and_the_journal_status(self, workdir: Path) -> None:
+        """A journal that does not exist: one error line on stderr, the journal exit status
+        (not 1, 'a bug'), no file created."""
         result = smsbridge("journal", "missing.sqlite")
         assert result.stderr == "smsbridge: error: no journal at missing.sqlite\n"
         assert not Path("missing.sqlite").exists()
-        assert result.exit_code == EXIT_INVALID_INPUT, (
-            "BUG: _cli_bulk.print_journal raises click.ClickException (exit 1, 'a bug') "
-            "instead of an invalid-input error (exit 2)"
-        )
+        assert result.exit_code == EXIT_JOURNAL
 
     @pytest.mark.parametrize("content", [b"", b"09121111111\n"], ids=["empty", "text"])
     def test_a_file_that_is_not_a_journal_is_refused_untouched(
@@ -317,7 +326,7 @@ class TestJournalCommand:
             "BUG: 'smsbridge journal FILE' opens FILE read-write and writes the journal schema "
             "into it (journal.Journal.__init__ runs PRAGMA journal_mode=WAL and CREATE TABLE)"
         )
-        assert result.exit_code == EXIT_INVALID_INPUT, result.stderr
+        assert result.exit_code == EXIT_JOURNAL, result.stderr
         assert result.stderr.startswith("smsbridge: error: ")
         assert result.stderr.count("\n") == 1
 

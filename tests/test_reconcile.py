@@ -8,8 +8,8 @@ import pytest
 from click.testing import CliRunner
 
 from smsbridge import Client, ConfigurationError, DeliveryStatus
-from smsbridge.cli import cli
-from smsbridge.journal import Journal
+from smsbridge.cli import EXIT_JOURNAL, cli
+from smsbridge.journal import open_journal
 from smsbridge.testing import FakeOutbox
 
 NUMBERS = [f"0912{1_000_000 + i:07d}" for i in range(12)]
@@ -29,7 +29,7 @@ def sent(tmp_path: Path, sms_outbox: FakeOutbox) -> Path:
 
 
 def _unknown(path: Path) -> set[str | None]:
-    with Journal(path, read_only=True) as journal:
+    with open_journal(path) as journal:
         return {row.recipient for row in journal.unknown()}
 
 
@@ -40,9 +40,9 @@ class TestCheckDeliveries:
         """Counts cover the accepted messages only, and rows carry their status."""
         counts = Client("fake://").check_journal_deliveries(sent)
         assert counts == {"delivered": 1, "failed": 1, "pending": 5}
-        with Journal(sent, read_only=True) as journal:
+        with open_journal(sent) as journal:
             rows = list(journal.rows())
-        assert sum(1 for row in rows if row.delivery == "delivered") == 1
+        assert sum(1 for row in rows if row.delivery is DeliveryStatus.DELIVERED) == 1
         assert all(row.delivery is None for row in rows if row.state == "unknown")
 
     def test_a_provider_without_delivery_status_is_refused(self, sent: Path) -> None:
@@ -66,9 +66,9 @@ class TestCheckDeliveries:
         assert '"pending": 5' in result.output
 
     def test_cli_delivery_refuses_a_file_that_is_not_a_journal(self, tmp_path: Path) -> None:
-        """A stray file is refused with exit 2 and left as it was."""
+        """A stray file is refused with the journal exit status and left as it was."""
         stray = tmp_path / "notes.txt"
         stray.write_text("not a journal", encoding="utf-8")
         result = CliRunner().invoke(cli, ["journal", str(stray), "--delivery", "--url", "fake://"])
-        assert result.exit_code == 2
+        assert result.exit_code == EXIT_JOURNAL
         assert stray.read_text(encoding="utf-8") == "not a journal"

@@ -1,19 +1,32 @@
-"""Campaign-scale sending: recipients streamed through a journal, requests run concurrently.
+"""Campaigns: any number of recipients, streamed through a journal, requests run concurrently.
 
-Memory stays flat whatever the number of recipients: recipients are read in chunks into the
-journal, requests claim their recipients from it, and outcomes go back to it and to the report
-file. Nothing holds the whole list.
+Memory stays flat whatever the number of recipients: the source is read a chunk at a time into
+the journal while the first requests already go out; requests take their recipients from the
+journal; outcomes go back to it and to the report. Nothing holds the whole list.
+
+Every journal and file operation runs on one worker thread, never on the event loop. Writes
+are grouped: the rows of every request about to go out, and the outcomes that came back, are
+committed together in one transaction. A row is marked in flight in the same commit that
+precedes its request, never earlier; an outcome not yet committed when the process dies reads
+as in flight, hence ``unknown``, on resume — the same as an interrupted request.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import functools
+import hashlib
 import itertools
+import json
+import os
 import tempfile
 import time
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 import attrs
 
@@ -23,22 +36,35 @@ from smsbridge._engine._pacer import RequestPacer
 from smsbridge._engine._prepare import batch_size
 from smsbridge._models import Message, RecipientResult, SendReport, Template
 from smsbridge._report import ReportWriter
-from smsbridge.journal import Journal, JournalRow, JournalTotals
+from smsbridge.exceptions import (
+    ConfigurationError,
+    InvalidRecipientError,
+    JournalError,
+    RecipientProblem,
+)
+from smsbridge.journal import CampaignIdentity, JournalRow, JournalTotals, RowState
+from smsbridge.journal._sqlite import SqliteJournal
 from smsbridge.phone import check_number
 from smsbridge.provider import Batch
+from smsbridge.sources import NumberFile
 
 if TYPE_CHECKING:
     from smsbridge._engine._engine import Engine
 
 __all__ = ["BulkProgress", "BulkSummary", "run_bulk"]
-_CHUNK = 1000
+
+_CHUNK: Final = 5000
+"""Recipients read and enqueued per transaction."""
+_PREFETCH: Final = 2000
+_T = TypeVar("_T")
 
 
 @attrs.frozen
 class BulkProgress:
-    """Where a bulk send stands; given to ``on_progress`` after every request."""
+    """Where a campaign stands; given to ``on_progress`` after every request."""
 
     total: int
+    """Recipients enqueued so far (grows while the source is still being read)."""
     done: int
     accepted: int
     rejected: int
@@ -47,129 +73,490 @@ class BulkProgress:
 
 @attrs.frozen
 class BulkSummary:
-    """The outcome of a bulk send, counted from its journal."""
+    """The outcome of a campaign, counted from its journal."""
 
     totals: JournalTotals
     elapsed: float
     resumed: bool
-    """True when the journal already held this send."""
+    """True when the journal already held this campaign."""
     lost_in_flight: int
-    """Requests' recipients that were in flight when a previous run stopped (now unknown)."""
+    """Recipients whose request was in flight when a previous run stopped (now unknown)."""
     journal: Path | None
     """The journal file, or None when a temporary one was used and removed."""
+    reasons: dict[str, int] = attrs.field(factory=dict)
+    """Rejected and unknown recipients by category."""
+    first_request: float | None = None
+    """Seconds from the start to the first request written (None when none was)."""
 
 
-def _enqueue(
-    journal: Journal,
-    recipients: Iterable[object],
-    region: str,
-    report: ReportWriter | None,
-    landlines: bool,
-) -> None:
-    """Give every input recipient a row, a chunk per commit; invalid ones are final at once."""
-    numbered: Iterator[tuple[int, object]] = enumerate(recipients)
-    skip = journal.row_count()  # rows from an interrupted earlier run are already there
-    if skip:
-        numbered = itertools.islice(numbered, skip, None)
-    while chunk := list(itertools.islice(numbered, _CHUNK)):
-        rows: list[tuple[int, str, str | None, str | None]] = []
-        for position, raw in chunk:
-            number, reason = check_number(raw, region, landlines=landlines)
-            rows.append((position, raw if isinstance(raw, str) else repr(raw), number, reason))
-        final = journal.add(rows)
-        if report is not None and final:
-            report.write(final)
-    journal.mark_enqueued()
+def identity_of(engine: Engine, message: Message | Template) -> CampaignIdentity:
+    """What a resume must match: provider, account, content, sender and options."""
+    provider = engine.provider
+    if isinstance(message, Template):
+        content = json.dumps([message.id, message.variables], sort_keys=True, ensure_ascii=False)
+        kind, flash, udh = "template", False, None
+    else:
+        content, kind, flash, udh = message.text, "text", message.flash, message.udh
+    return CampaignIdentity(
+        provider=engine.name,
+        account=provider.account(),
+        kind=kind,
+        content=hashlib.sha256(content.encode()).hexdigest(),
+        sender=provider.sender_for(message),
+        flash=flash,
+        udh=udh,
+    )
 
 
-class _Dispatcher:
-    """Claims batches from the journal and sends them, ``concurrency`` at a time."""
+# -- the source -----------------------------------------------------------------------------------
+
+
+class _Source:
+    """The recipients, read in chunks from where the journal says reading stopped.
+
+    A :class:`~smsbridge.sources.NumberFile` resumes by byte offset and is fingerprinted by
+    its bytes; any other iterable is skipped to its row count and fingerprinted by its values.
+    """
+
+    def __init__(self, recipients: Iterable[object]) -> None:
+        self.file = recipients if isinstance(recipients, NumberFile) else None
+        self.values = recipients
+        self._digest = hashlib.sha256()
+        self._hashed_to = 0
+
+    def _advance_file_digest(self, offset: int) -> str:
+        assert self.file is not None  # noqa: S101
+        with self.file.path.open("rb") as handle:
+            handle.seek(self._hashed_to)
+            self._digest.update(handle.read(offset - self._hashed_to))
+        self._hashed_to = offset
+        return self._digest.hexdigest()
+
+    def verify(self, state: dict[str, Any], path: Path) -> None:
+        """Refuse to resume from a source that is not the one the campaign started with."""
+        if not state:
+            return
+        kind = "file" if self.file is not None else "stream"
+        if state.get("kind") != kind:
+            raise JournalError(
+                f"the journal {path} was filled from a {state.get('kind')}, not a {kind}; "
+                "resume it with the same recipients"
+            )
+        if self.file is not None:
+            offset = int(state["offset"])
+            if self.file.fingerprint(offset) != state["fingerprint"] or (
+                state.get("done") and self.file.path.stat().st_size != offset
+            ):
+                raise JournalError(
+                    f"the journal {path} belongs to another campaign: the recipients file "
+                    f"{self.file.path} is not the one it was started with (its content differs). "
+                    "Nothing was sent"
+                )
+            self._digest = hashlib.sha256()
+            self._hashed_to = 0
+            self._advance_file_digest(offset)
+            return
+        digest = hashlib.sha256()
+        rows = int(state["rows"])
+        for raw in itertools.islice(iter(self.values), rows):
+            digest.update(_value(raw).encode() + b"\n")
+        if digest.hexdigest() != state["fingerprint"]:
+            raise JournalError(
+                f"the journal {path} belongs to another campaign: the recipients differ from "
+                "the ones it was started with. Nothing was sent"
+            )
+        self._digest = digest
+
+    def chunks(
+        self, state: dict[str, Any], region: str, landlines: bool
+    ) -> Iterator[tuple[list[tuple[int, str, str | None, str | None, str | None]], dict[str, Any]]]:
+        """``(rows, source state after them)`` chunk by chunk, from where ``state`` stopped."""
+        position = int(state.get("rows", 0))
+        if self.file is not None:
+            entries = self.file.entries(int(state.get("offset", 0)), int(state.get("line", 1)))
+            while chunk := list(itertools.islice(entries, _CHUNK)):
+                rows = []
+                for raw, line, _ in chunk:
+                    number, reason = check_number(raw, region, landlines=landlines)
+                    origin = None if reason is None else self.file.origin(line)
+                    rows.append((position, raw, number, reason, origin))
+                    position += 1
+                offset, line = chunk[-1][2], chunk[-1][1] + 1
+                after = {
+                    "kind": "file",
+                    "rows": position,
+                    "offset": offset,
+                    "line": line,
+                    "fingerprint": self._advance_file_digest(offset),
+                }
+                yield rows, after
+            return
+        values = (
+            itertools.islice(iter(self.values), position, None) if position else iter(self.values)
+        )
+        while chunk_values := list(itertools.islice(values, _CHUNK)):
+            rows = []
+            for raw in chunk_values:
+                text = _value(raw)
+                self._digest.update(text.encode() + b"\n")
+                number, reason = check_number(raw, region, landlines=landlines)
+                rows.append((position, text, number, reason, None))
+                position += 1
+            yield (
+                rows,
+                {"kind": "stream", "rows": position, "fingerprint": self._digest.hexdigest()},
+            )
+
+    def empty_state(self) -> dict[str, Any]:
+        kind = "file" if self.file is not None else "stream"
+        state: dict[str, Any] = {
+            "kind": kind,
+            "rows": 0,
+            "fingerprint": hashlib.sha256().hexdigest(),
+        }
+        if self.file is not None:
+            state.update(offset=0, line=1)
+        return state
+
+
+def _value(raw: object) -> str:
+    return raw if isinstance(raw, str) else repr(raw)
+
+
+# -- the journal, off the event loop ------------------------------------------------------------
+
+
+class _JournalPort:
+    """Runs every journal and report operation on one thread, grouping writes.
+
+    ``take_off`` (rows about to go out) and ``complete`` (outcomes) submitted while a commit is
+    running are committed together in the next one.
+    """
+
+    def __init__(self, store: SqliteJournal, report: ReportWriter | None) -> None:
+        self.store = store
+        self.report = report
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix="smsbridge-journal")
+        self._ops: list[tuple[str, Any, asyncio.Future[Any] | None]] = []
+        self._draining: asyncio.Task[None] | None = None
+
+    async def call(self, function: Callable[..., _T], *args: Any) -> _T:
+        """Run ``function(*args)`` on the journal thread."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._pool, functools.partial(function, *args))
+
+    def _submit(self, kind: str, payload: Any, wait: bool) -> asyncio.Future[Any] | None:
+        future = asyncio.get_running_loop().create_future() if wait else None
+        self._ops.append((kind, payload, future))
+        if self._draining is None or self._draining.done():
+            self._draining = asyncio.get_running_loop().create_task(self._drain())
+        return future
+
+    async def take_off(
+        self, flying: list[int], settled: list[tuple[int, RecipientResult, str | None]]
+    ) -> None:
+        """Commit ``flying`` as in flight (and pre-I/O outcomes) before the request is written."""
+        future = self._submit("take_off", (flying, settled), wait=True)
+        assert future is not None  # noqa: S101
+        await future
+
+    def complete(self, outcomes: list[tuple[int, RecipientResult, str | None]]) -> None:
+        """Queue outcomes for the next commit."""
+        self._submit("complete", outcomes, wait=False)
+
+    async def enqueue(
+        self, rows: list[tuple[int, str, str | None, str | None, str | None]], state: dict[str, Any]
+    ) -> None:
+        """Commit a chunk of input rows and the source state after it."""
+        future = self._submit("enqueue", (rows, state), wait=True)
+        assert future is not None  # noqa: S101
+        await future
+
+    async def flush(self) -> None:
+        """Wait until every submitted write is committed."""
+        while self._draining is not None and not self._draining.done():
+            await asyncio.shield(self._draining)
+
+    async def _drain(self) -> None:
+        loop = asyncio.get_running_loop()
+        while self._ops:
+            ops, self._ops = self._ops, []
+            try:
+                await loop.run_in_executor(self._pool, self._apply, ops)
+            except BaseException as error:
+                for _, _, future in ops:
+                    if future is not None and not future.done():
+                        future.set_exception(error)
+                raise
+            for _, _, future in ops:
+                if future is not None and not future.done():
+                    future.set_result(None)
+
+    def _apply(self, ops: list[tuple[str, Any, asyncio.Future[Any] | None]]) -> None:
+        """One transaction for every queued write; then the report lines for what it holds."""
+        store = self.store
+        lines: list[JournalRow] = []
+        with store.transaction():
+            for kind, payload, _ in ops:
+                if kind == "take_off":
+                    flying, settled = payload
+                    store.mark_in_flight(flying)
+                    store.write_outcomes(settled, attempted=False)
+                    lines.extend(_report_row(p, r, provider) for p, r, provider in settled)
+                elif kind == "complete":
+                    store.write_outcomes(payload, attempted=True)
+                    lines.extend(_report_row(p, r, provider) for p, r, provider in payload)
+                else:
+                    rows, state = payload
+                    lines.extend(store.enqueue(rows, state))
+        if self.report is not None and lines:
+            self.report.write(lines)
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True)
+
+
+def _report_row(position: int, result: RecipientResult, provider: str | None) -> JournalRow:
+    error = result.error
+    return JournalRow(
+        position=position,
+        raw=result.recipient,
+        recipient=result.recipient,
+        state=RowState(result.status.value),
+        message_id=result.message_id,
+        segments=result.segments,
+        category=None if error is None else error.category,
+        provider_code=None
+        if error is None or error.provider_code is None
+        else str(error.provider_code),
+        error=None if error is None else error.message,
+        provider=provider,
+    )
+
+
+# -- the campaign ---------------------------------------------------------------------------------
+
+
+class _Campaign:
+    """Takes pending rows from the journal and sends them, ``concurrency`` requests at a time."""
 
     def __init__(
         self,
         *,
         engine: Engine,
         message: Message | Template,
-        journal: Journal,
-        report: ReportWriter | None,
+        port: _JournalPort,
+        pacer: RequestPacer,
         on_progress: Callable[[BulkProgress], None] | None,
-        rate_limit: float | None,
+        counts: dict[str, int],
+        started: float,
     ) -> None:
         self.engine = engine
         self.message = message
-        self.journal = journal
-        self.report = report
+        self.port = port
+        self.pacer = pacer
         self.on_progress = on_progress
-        self.pacer = RequestPacer(rate_limit) if rate_limit is not None else engine.pacer
-        # Progress counts rows that are sent or final by themselves; duplicates follow their
-        # first occurrence and are left out, so done and the three counts always agree.
-        known = journal.progress_counts()
-        self.counts = {state: known[state] for state in ("accepted", "rejected", "unknown")}
-        self.total = sum(known.values())
+        self.size = batch_size(message, engine.provider)
+        self.counts = {state: counts[state] for state in ("accepted", "rejected", "unknown")}
+        self.total = sum(counts.values())
         self.done = sum(self.counts.values())
+        self.started = started
+        self.first_request: float | None = None
+        self.enqueue_done = asyncio.Event()
+        self.new_rows = asyncio.Event()
+        self._buffer: deque[tuple[int, str]] = deque()
+        self._after = -1
+        self._taking = asyncio.Lock()
+        self._indexes = itertools.count()
 
-    async def _send(self, claimed: list[tuple[int, str]]) -> list[RecipientResult]:
+    async def _next(self) -> list[tuple[int, str]]:
+        """The next batch of pending rows, or [] when the campaign has nothing left."""
+        async with self._taking:
+            while True:
+                if len(self._buffer) >= self.size or (self._buffer and self.enqueue_done.is_set()):
+                    return [
+                        self._buffer.popleft() for _ in range(min(self.size, len(self._buffer)))
+                    ]
+                self.new_rows.clear()
+                rows = await self.port.call(self.port.store.next_pending, self._after, _PREFETCH)
+                if rows:
+                    self._after = rows[-1][0]
+                    self._buffer.extend(rows)
+                    continue
+                if self.enqueue_done.is_set():
+                    if self._buffer:
+                        continue
+                    return []
+                await self.new_rows.wait()
+
+    def _plan(
+        self, claimed: list[tuple[int, str]]
+    ) -> tuple[OutgoingSend, int, list[RecipientResult | None]]:
         engine = self.engine
         numbers = tuple(number for _, number in claimed)
         outgoing = OutgoingSend(message=self.message, recipients=numbers, provider=engine.name)
         engine.host.before_send(outgoing)
         parts = engine.check(outgoing.message)
-        slots = [outgoing.vetoed_result(number, parts) for number in numbers]
-        to_send = tuple(number for number, slot in zip(numbers, slots, strict=True) if slot is None)
-        if to_send:
-            batch = Batch(
-                message=outgoing.message,
-                recipients=to_send,
-                segments=parts,
-                keys=engine.keys_for(outgoing.message, to_send),
-            )
-            sent = iter(await engine.dispatcher.asend(batch, 0))
-            slots = [slot if slot is not None else next(sent) for slot in slots]
-        results = [slot for slot in slots if slot is not None]
-        engine.host.after_send(outgoing, SendReport(results, provider=engine.name))
-        return results
+        return outgoing, parts, [outgoing.vetoed_result(number, parts) for number in numbers]
 
     async def worker(self) -> None:
-        size = batch_size(self.message, self.engine.provider)
-        while True:
-            # Wait for the rate limit before claiming: a claimed row counts as in flight.
+        engine, name = self.engine, self.engine.name
+        while claimed := await self._next():
+            # The rate limit first: a row counts as in flight only once its request may go.
             await self.pacer.wait()
-            claimed = self.journal.claim(size)
-            if not claimed:
-                return
-            results = await self._send(claimed)
+            outgoing, parts, slots = self._plan(claimed)
             positions = [position for position, _ in claimed]
-            self.journal.complete(zip(positions, results, strict=True))
-            for result in results:
-                self.counts[result.status.value] += 1
-            self.done += len(results)
-            if self.report is not None:
-                self.report.write(
-                    [
-                        _row(position, result)
-                        for position, result in zip(positions, results, strict=True)
-                    ]
+            going = [i for i, slot in enumerate(slots) if slot is None]
+            settled = [
+                (positions[i], slot, name) for i, slot in enumerate(slots) if slot is not None
+            ]
+            results: list[RecipientResult | None] = list(slots)
+            if going:
+                numbers = tuple(claimed[i][1] for i in going)
+                batch = Batch(
+                    message=outgoing.message,
+                    recipients=numbers,
+                    segments=parts,
+                    keys=tuple(f"campaign:{positions[i]}" for i in going)
+                    if outgoing.message.reference is None
+                    else engine.keys_for(outgoing.message, numbers),
                 )
+                request = engine.dispatcher.build(batch)
+                if isinstance(request, list):  # refused before any I/O: rejected, never unknown
+                    settled.extend(
+                        (positions[i], r, name) for i, r in zip(going, request, strict=True)
+                    )
+                    for i, result in zip(going, request, strict=True):
+                        results[i] = result
+                    await self.port.take_off([], settled)
+                else:
+                    await self.port.take_off([positions[i] for i in going], settled)
+                    if self.first_request is None:
+                        self.first_request = time.perf_counter() - self.started
+                    sent = await engine.dispatcher.acarry(batch, request, next(self._indexes))
+                    self.port.complete(
+                        [(positions[i], r, name) for i, r in zip(going, sent, strict=True)]
+                    )
+                    for i, result in zip(going, sent, strict=True):
+                        results[i] = result
+            else:
+                await self.port.take_off([], settled)
+            final = [result for result in results if result is not None]
+            engine.host.after_send(outgoing, SendReport(final, provider=name))
+            for result in final:
+                self.counts[result.status.value] += 1
+            self.done += len(final)
             if self.on_progress is not None:
                 self.on_progress(BulkProgress(total=self.total, done=self.done, **self.counts))
 
+    async def fill(
+        self, source: _Source, state: dict[str, Any], region: str, landlines: bool
+    ) -> None:
+        """Read the source into the journal, a chunk per commit, waking the workers."""
+        chunks = source.chunks(state, region, landlines)
+        last = state
+        while True:
+            # Reading and validating a chunk is file I/O and CPU: off the event loop too.
+            step = await self.port.call(next, chunks, None)
+            if step is None:
+                break
+            rows, last = step
+            await self.port.enqueue(rows, last)
+            for _, _, number, _, _ in rows:
+                if number is None:
+                    self.counts["rejected"] += 1
+                    self.done += 1
+            self.total += len(rows)
+            self.new_rows.set()
+        await self.port.call(_finish, self.port.store, last)
+        self.enqueue_done.set()
+        self.new_rows.set()
 
-def _row(position: int, result: RecipientResult) -> JournalRow:
-    error = result.error
-    return JournalRow(
-        position=position,
-        raw=result.recipient,
-        recipient=result.recipient,
-        state=result.status.value,
-        message_id=result.message_id,
-        segments=result.segments,
-        category=None if error is None else error.category.value,
-        provider_code=None
-        if error is None or error.provider_code is None
-        else str(error.provider_code),
-        error=None if error is None else error.message,
-        duplicate_of=None,
-    )
+
+def _finish(store: SqliteJournal, state: dict[str, Any]) -> None:
+    with store.transaction():
+        store.finish_enqueue(state)
+
+
+# -- setting up ---------------------------------------------------------------------------------
+
+
+def _check_report_path(report: Path, journal: Path, store: SqliteJournal) -> str:
+    """The report's real path; refused if it is the journal, or a file this campaign did not
+    write."""
+    real = os.path.realpath(report)
+    if real == os.path.realpath(journal):
+        raise ConfigurationError(f"the report {report} and the journal are the same file")
+    if os.path.exists(real) and real not in store.report_paths():
+        raise ConfigurationError(
+            f"the report {report} already exists and is not a report of this campaign; "
+            "choose another path or remove it"
+        )
+    if not os.path.isdir(os.path.dirname(real) or "."):
+        raise ConfigurationError(
+            f"cannot write the report {report}: the folder {os.path.dirname(real)} does not exist"
+        )
+    return real
+
+
+def _open(
+    path: Path,
+    identity: CampaignIdentity,
+    source: _Source,
+    report: str | Path | None,
+    resend_unknown: bool,
+) -> tuple[SqliteJournal, bool, int, dict[str, Any], ReportWriter | None]:
+    """Open (or create) the journal, check the campaign is the same, recover, open the report.
+
+    Runs on the journal thread. Nothing is written to the journal before the checks pass.
+    """
+    if report is not None:
+        real = os.path.realpath(report)
+        if real == os.path.realpath(path):
+            raise ConfigurationError(
+                f"the report {report} and the journal {path} are the same file"
+            )
+        if not os.path.exists(path) and os.path.exists(real):
+            # A new campaign: nothing it could have written exists yet.
+            raise ConfigurationError(
+                f"the report {report} already exists and is not a report of this campaign; "
+                "choose another path or remove it"
+            )
+        if not os.path.isdir(os.path.dirname(real) or "."):
+            raise ConfigurationError(
+                f"cannot write the report {report}: the folder {os.path.dirname(real)} "
+                "does not exist"
+            )
+    store = SqliteJournal(path)
+    try:
+        existing = store.identity()
+        if existing is not None:
+            differences = identity.differences(existing)
+            if differences:
+                store.bind(identity)  # raises, listing them
+            source.verify(store.source_state(), path)
+        real_report = None if report is None else _check_report_path(Path(report), path, store)
+        resumed = store.bind(identity)
+        lost = 0
+        if resumed:
+            store.recover()
+            lost = store.take_lost()
+            store.requeue_retryable()
+            if resend_unknown:
+                store.requeue_unknown()
+        writer = None
+        if real_report is not None:
+            store.add_report_path(real_report)
+            writer = ReportWriter(real_report)
+            # A resumed campaign's report covers every recipient, not only this run's.
+            final = store.final_rows()
+            while chunk := list(itertools.islice(final, 1000)):
+                writer.write(chunk)
+        state = store.source_state() or source.empty_state()
+        return store, resumed, lost, state, writer
+    except BaseException:
+        store.close()
+        raise
 
 
 async def run_bulk(
@@ -182,95 +569,164 @@ async def run_bulk(
     on_progress: Callable[[BulkProgress], None] | None = None,
     rate_limit: float | None = None,
     resend_unknown: bool = False,
+    skip_invalid: bool = True,
 ) -> BulkSummary:
-    """Send ``message`` to a stream of recipients through a journal; see ``Client.asend_bulk``."""
-    writer = ReportWriter(report) if isinstance(report, str | Path) else report
-    try:
-        return await _run(
-            engine,
-            message,
-            recipients,
-            journal=journal,
-            report=writer,
-            on_progress=on_progress,
-            rate_limit=rate_limit,
-            resend_unknown=resend_unknown,
-        )
-    finally:
-        if writer is not None and writer is not report:
-            writer.close()
+    """Send ``message`` to a stream of recipients through a journal; see ``Client.asend_bulk``.
 
-
-async def _run(
-    engine: Engine,
-    message: Message | Template,
-    recipients: Iterable[object],
-    *,
-    journal: str | Path | None,
-    report: ReportWriter | None,
-    on_progress: Callable[[BulkProgress], None] | None,
-    rate_limit: float | None,
-    resend_unknown: bool,
-) -> BulkSummary:
+    With ``skip_invalid=False`` the whole source is read and checked before the first request,
+    and nothing is sent if any recipient is invalid.
+    """
     started = time.perf_counter()
-    provider = engine.provider
     engine.check(message)
     scratch = None
     if journal is None:
         scratch = tempfile.TemporaryDirectory(prefix="smsbridge-")
         journal = Path(scratch.name) / "journal.sqlite"
+    path = Path(journal)
+    given_writer = report if isinstance(report, ReportWriter) else None
+    source = _Source(recipients)
+    opener = ThreadPoolExecutor(1)
     try:
-        with Journal(journal) as book:
-            resumed = book.bind(message, provider.name)  # type: ignore[arg-type]
-            lost = book.recover() if resumed else 0
-            if resend_unknown:
-                book.requeue_unknown()
-            if not book.enqueued:
-                _enqueue(
-                    book,
-                    recipients,
-                    engine.settings.region,
-                    report,
-                    provider.capabilities.landlines,
-                )
-            dispatcher = _Dispatcher(
-                engine=engine,
-                message=message,
-                journal=book,
-                report=report,
-                on_progress=on_progress,
-                rate_limit=rate_limit,
-            )
-            log.info(
-                "sms_bulk_started",
-                provider=provider.name,
-                recipients=dispatcher.total,
-                already_done=dispatcher.done,
-                resumed=resumed,
-                lost_in_flight=lost,
-            )
-            await asyncio.gather(*(dispatcher.worker() for _ in range(engine.settings.concurrency)))
-            if report is not None:
-                duplicates = book.duplicates()
-                while chunk := list(itertools.islice(duplicates, _CHUNK)):
-                    report.write(chunk)
-            totals = book.totals()
-        elapsed = time.perf_counter() - started
-        log.info(
-            "sms_bulk_finished",
-            provider=provider.name,
-            accepted=totals.accepted,
-            rejected=totals.rejected,
-            unknown=totals.unknown,
-            duration_ms=round(elapsed * 1000, 2),
-        )
-        return BulkSummary(
-            totals=totals,
-            elapsed=elapsed,
-            resumed=resumed,
-            lost_in_flight=lost,
-            journal=None if scratch is not None else Path(journal),
+        loop = asyncio.get_running_loop()
+        store, resumed, lost, state, writer = await loop.run_in_executor(
+            opener,
+            _open,
+            path,
+            identity_of(engine, message),
+            source,
+            None if given_writer is not None else report,
+            resend_unknown,
         )
     finally:
+        opener.shutdown()
+    port = _JournalPort(store, given_writer or writer)
+    try:
+        counts = await port.call(store.progress_counts)
+        campaign = _Campaign(
+            engine=engine,
+            message=message,
+            port=port,
+            pacer=RequestPacer(rate_limit) if rate_limit is not None else engine.pacer,
+            on_progress=on_progress,
+            counts=counts,
+            started=started,
+        )
+        log.info(
+            "sms_bulk_started",
+            provider=engine.name,
+            recipients=campaign.total,
+            already_done=campaign.done,
+            resumed=resumed,
+            lost_in_flight=lost,
+        )
+        await _send_all(
+            campaign,
+            source,
+            state,
+            skip_invalid=skip_invalid,
+            discard=store.created and not resumed,
+            path=path,
+        )
+        if port.report is not None:
+            duplicates = await port.call(lambda: list(store.duplicates()))
+            await port.call(port.report.write, duplicates)
+        totals = await port.call(store.totals)
+        reasons = await port.call(store.reasons)
+    finally:
+        await asyncio.shield(port.call(_close, port, writer))
+        port.close()
         if scratch is not None:
             scratch.cleanup()
+    elapsed = time.perf_counter() - started
+    log.info(
+        "sms_bulk_finished",
+        provider=engine.name,
+        accepted=totals.accepted,
+        rejected=totals.rejected,
+        unknown=totals.unknown,
+        duration_ms=round(elapsed * 1000, 2),
+    )
+    return BulkSummary(
+        totals=totals,
+        elapsed=elapsed,
+        resumed=resumed,
+        lost_in_flight=lost,
+        journal=None if scratch is not None else path,
+        reasons=reasons,
+        first_request=campaign.first_request,
+    )
+
+
+async def _send_all(
+    campaign: _Campaign,
+    source: _Source,
+    state: dict[str, Any],
+    *,
+    skip_invalid: bool,
+    discard: bool,
+    path: Path,
+) -> None:
+    """Fill the journal from the source while ``concurrency`` workers send from it."""
+    engine, port, store = campaign.engine, campaign.port, campaign.port.store
+    filler = None
+    if state.get("done"):
+        campaign.enqueue_done.set()
+    else:
+        filler = asyncio.ensure_future(
+            campaign.fill(
+                source, state, engine.settings.region, engine.provider.capabilities.landlines
+            )
+        )
+    if not skip_invalid:
+        if filler is not None:
+            await filler
+            filler = None
+        await _refuse_invalid(port, store, path, created=discard)
+    tasks = [asyncio.ensure_future(campaign.worker()) for _ in range(engine.settings.concurrency)]
+    if filler is not None:
+        tasks.append(filler)
+    try:
+        await asyncio.gather(*tasks)
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await port.flush()
+        # Rows still in flight here were interrupted (Ctrl-C): say so in the journal now, so
+        # `smsbridge journal --unknown` lists them at once.
+        await port.call(store.recover)
+
+
+_SHOWN: Final = 20
+
+
+async def _refuse_invalid(
+    port: _JournalPort, store: SqliteJournal, path: Path, *, created: bool
+) -> None:
+    """All or nothing: raise, listing the invalid recipients, if there are any."""
+    invalid = await port.call(lambda: list(itertools.islice(store.invalid(), _SHOWN + 1)))
+    if not invalid:
+        return
+    count = await port.call(lambda: sum(1 for _ in store.invalid()))
+    problems = [
+        RecipientProblem(row.position, row.raw, row.error or "invalid") for row in invalid[:_SHOWN]
+    ]
+    origins = {row.position: row.origin for row in invalid if row.origin is not None}
+    if created:
+        # Nothing was sent, and the journal only holds what this run read: leave no trace, so
+        # the corrected file can start the campaign afresh.
+        await port.call(_discard, store, path)
+    raise InvalidRecipientError(problems, total=count, origins=origins)
+
+
+def _discard(store: SqliteJournal, path: Path) -> None:
+    store.close()
+    for suffix in ("", "-wal", "-shm"):
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(f"{path}{suffix}")
+
+
+def _close(port: _JournalPort, writer: ReportWriter | None) -> None:
+    if writer is not None:
+        writer.close()
+    port.store.close()

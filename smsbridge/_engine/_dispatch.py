@@ -126,7 +126,7 @@ class Dispatcher:
 
     # -- one batch ----------------------------------------------------------------------------
 
-    def _request(self, batch: Batch) -> Request | list[RecipientResult]:
+    def build(self, batch: Batch) -> Request | list[RecipientResult]:
         """The request, or results for every recipient when the provider refuses the batch.
 
         Nothing has been written yet, so a refusal here is never ``unknown``.
@@ -198,7 +198,7 @@ class Dispatcher:
     def send(self, batch: Batch, index: int) -> list[RecipientResult]:
         """Send one batch, blocking."""
         timer = BatchTimer(self.name, index, len(batch.recipients))
-        request = self._request(batch)
+        request = self.build(batch)
         if isinstance(request, list):
             results = request
         else:
@@ -213,19 +213,23 @@ class Dispatcher:
 
     async def asend(self, batch: Batch, index: int) -> list[RecipientResult]:
         """Send one batch on the running event loop."""
-        timer = BatchTimer(self.name, index, len(batch.recipients))
-        request = self._request(batch)
+        request = self.build(batch)
         if isinstance(request, list):
-            results = request
-        else:
-            outcome: Response | BaseException
-            try:
-                outcome = await self.async_transport.handle_async_request(
-                    request, timeout=self.settings.timeout
-                )
-            except Exception as error:
-                outcome = error
-            results = self._settle(batch, request, outcome)
+            BatchTimer(self.name, index, len(batch.recipients)).done(request)
+            return request
+        return await self.acarry(batch, request, index)
+
+    async def acarry(self, batch: Batch, request: Request, index: int) -> list[RecipientResult]:
+        """Carry a request built by :meth:`build` and settle every recipient of its batch."""
+        timer = BatchTimer(self.name, index, len(batch.recipients))
+        outcome: Response | BaseException
+        try:
+            outcome = await self.async_transport.handle_async_request(
+                request, timeout=self.settings.timeout
+            )
+        except Exception as error:
+            outcome = error
+        results = self._settle(batch, request, outcome)
         timer.done(results)
         return results
 

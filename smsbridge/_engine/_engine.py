@@ -79,14 +79,16 @@ class Engine:
         """SMS parts per recipient, or the InvalidInputError that stops the send."""
         return check_message(message, self.provider, self.settings.max_segments)
 
-    def normalise(self, recipients: Iterable[str] | str) -> Prepared:
-        """Every recipient in E.164 form (an InvalidRecipientError lists every bad one)."""
+    def normalise(self, recipients: Iterable[str] | str, *, skip_invalid: bool = False) -> Prepared:
+        """Every recipient in E.164 form (an InvalidRecipientError lists every bad one, unless
+        ``skip_invalid`` sets them aside to be reported rejected)."""
         settings = self.settings
         return prepare(
             recipients,
             settings.region,
             settings.duplicates,
             landlines=self.provider.capabilities.landlines,
+            skip_invalid=skip_invalid,
         )
 
     def plan(self, message: Message | Template, prepared: Prepared) -> Plan:
@@ -169,9 +171,15 @@ class Engine:
         await self.pacer.wait()
         return await self.dispatcher.asend(batch, next(self._indexes))
 
-    def send(self, message: Message | Template, recipients: Iterable[str] | str) -> SendReport:
+    def send(
+        self,
+        message: Message | Template,
+        recipients: Iterable[str] | str,
+        *,
+        skip_invalid: bool = False,
+    ) -> SendReport:
         """Validate, send every batch (``concurrency`` threads), and report."""
-        plan = self.plan(message, self.normalise(recipients))
+        plan = self.plan(message, self.normalise(recipients, skip_invalid=skip_invalid))
         slots, batches = self._batches(plan)
 
         def run(positions: list[int]) -> None:

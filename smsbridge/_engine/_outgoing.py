@@ -159,7 +159,9 @@ class BatchTimer:
         self.started = time.perf_counter()
 
     def done(self, results: Sequence[RecipientResult]) -> None:
-        if not log.enabled(logging.WARNING):
+        # A failed batch is an outcome, reported in the results: INFO, not a warning (a
+        # rejected campaign of a thousand batches must not print a thousand lines).
+        if not log.enabled(logging.INFO):
             return
         counts = {status.value: 0 for status in SendStatus}
         for result in results:
@@ -167,7 +169,7 @@ class BatchTimer:
         failed = next((r.error for r in results if r.error is not None), None)
         duration_ms = round((time.perf_counter() - self.started) * 1000, 2)
         if failed is not None and counts["accepted"] == 0:
-            log.warning(
+            log.info(
                 "sms_batch_failed",
                 category=failed.category.value,
                 provider_code=failed.provider_code,

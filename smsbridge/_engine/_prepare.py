@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, TypedDict
 
 import attrs
 
-from smsbridge._models import Message, RecipientResult, Template
-from smsbridge.exceptions import InvalidMessageError, InvalidRecipientError
-from smsbridge.phone import normalize_recipients
+from smsbridge._models import Message, RecipientResult, ResultError, SendStatus, Template
+from smsbridge.exceptions import InvalidMessageError, InvalidRecipientError, RecipientProblem
+from smsbridge.phone import check_number, normalize_recipients
 from smsbridge.segments import count_segments
 
 if TYPE_CHECKING:
@@ -103,16 +103,30 @@ class Prepared:
     """The recipients of a validated send: every input position, and what goes out."""
 
     numbers: tuple[str, ...]
-    """The E.164 form of every input recipient, by input position."""
+    """The E.164 form of every input recipient by input position (as given when invalid)."""
     outgoing: tuple[int, ...]
     """Input positions that are sent; with ``merge`` each number's first position only."""
+    invalid: Mapping[int, str] = attrs.field(factory=dict)
+    """Input positions that are not valid numbers, with the reason (``skip_invalid`` only)."""
 
     def assemble(self, sent: Sequence[RecipientResult]) -> list[RecipientResult]:
-        """One result per input position; merged duplicates repeat their first's outcome."""
+        """One result per input position; merged duplicates repeat their first's outcome, and
+        skipped invalid numbers are rejected."""
         by_position = dict(zip(self.outgoing, sent, strict=True))
         first_position: dict[str, int] = {}
         results: list[RecipientResult] = []
         for position, number in enumerate(self.numbers):
+            reason = self.invalid.get(position)
+            if reason is not None:
+                error = InvalidRecipientError(f"not a valid number: {reason}")
+                results.append(
+                    RecipientResult(
+                        recipient=number,
+                        status=SendStatus.REJECTED,
+                        error=ResultError.from_exception(error),
+                    )
+                )
+                continue
             result = by_position.get(position)
             first = first_position.setdefault(number, position)
             if result is None:
@@ -127,19 +141,39 @@ def prepare(
     duplicates: DuplicatePolicy,
     *,
     landlines: bool = False,
+    skip_invalid: bool = False,
 ) -> Prepared:
-    """Normalise every recipient (raising one error that lists every bad one)."""
+    """Normalise every recipient, raising one error that lists every bad one (or, with
+    ``skip_invalid``, setting them aside to be reported rejected)."""
     # A bare string is one recipient: iterating it would send to each character.
     listed = [recipients] if isinstance(recipients, str) else list(recipients)
     if not listed:
         raise InvalidRecipientError("no recipients were given")
-    numbers = tuple(normalize_recipients(listed, region, landlines=landlines))
-    if duplicates == "send_each":
-        return Prepared(numbers=numbers, outgoing=tuple(range(len(numbers))))
+    invalid: dict[int, str] = {}
+    if skip_invalid:
+        checked = []
+        for position, raw in enumerate(listed):
+            number, reason = check_number(raw, region, landlines=landlines)
+            if number is None:
+                invalid[position] = reason or "invalid"
+                checked.append(raw if isinstance(raw, str) else repr(raw))
+            else:
+                checked.append(number)
+        numbers = tuple(checked)
+        if len(invalid) == len(numbers):
+            raise InvalidRecipientError(
+                [RecipientProblem(p, listed[p], r) for p, r in invalid.items()]
+            )
+    else:
+        numbers = tuple(normalize_recipients(listed, region, landlines=landlines))
     seen: set[str] = set()
     outgoing: list[int] = []
     for position, number in enumerate(numbers):
-        if number not in seen:
+        if position in invalid:
+            continue
+        if duplicates == "merge":
+            if number in seen:
+                continue
             seen.add(number)
-            outgoing.append(position)
-    return Prepared(numbers=numbers, outgoing=tuple(outgoing))
+        outgoing.append(position)
+    return Prepared(numbers=numbers, outgoing=tuple(outgoing), invalid=invalid)

@@ -7,12 +7,12 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from smsbridge._engine._engine import Engine
-    from smsbridge.journal import Journal
+    from smsbridge.journal._sqlite import SqliteJournal
 
 __all__ = ["check_deliveries"]
 
 
-def check_deliveries(engine: Engine, journal: Journal, *, chunk: int = 500) -> dict[str, int]:
+def check_deliveries(engine: Engine, journal: SqliteJournal, *, chunk: int = 500) -> dict[str, int]:
     """Ask the provider for the delivery status of every accepted message; store and count them.
 
     Rows of unknown outcome have no message id (it was in the lost reply), so they stay listed

@@ -28,6 +28,7 @@ from smsbridge import (
     RecipientResult,
     ResultError,
     SendStatus,
+    Template,
     UnknownProviderError,
 )
 from smsbridge.config import ProviderURL, Secret, check_endpoint, check_printable
@@ -129,6 +130,9 @@ class MelipayamakProvider(BaseProvider):
 
     def account(self) -> str:
         return f"{self.username}@{urlsplit(self.endpoint).hostname}"
+
+    def sender_for(self, message: Message | Template) -> str | None:
+        return message.sender or self.sender
 
     # -- sending ----------------------------------------------------------------------------
 

@@ -1,0 +1,104 @@
+"""``smsbridge journal``: what a campaign's journal says, read-only (or checked for delivery)."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING
+
+import click
+
+from smsbridge.cli._app import make_client, verbosity
+
+if TYPE_CHECKING:
+    from smsbridge.journal import JournalRow
+
+__all__ = ["journal"]
+
+
+def _line(row: JournalRow, as_json: bool) -> str:
+    if as_json:
+        return json.dumps(row.to_dict(), ensure_ascii=False)
+    return f"{row.position}\t{row.recipient or row.raw}\t{row.error}"
+
+
+@click.command()
+@click.argument("path", metavar="JOURNAL")
+@click.option("--unknown", "only_unknown", is_flag=True, help="List rows of unknown outcome.")
+@click.option(
+    "--invalid", "only_invalid", is_flag=True, help="List rows that are not valid numbers."
+)
+@click.option(
+    "--export",
+    "export_to",
+    metavar="FILE",
+    help="Write the full report (every recipient) to FILE (.csv or .jsonl).",
+)
+@click.option(
+    "--delivery",
+    is_flag=True,
+    help="Ask the provider (--url) for the delivery status of every accepted message.",
+)
+@click.option(
+    "--url",
+    envvar="SMSBRIDGE_URL",
+    metavar="URL",
+    help="Provider URL for --delivery; defaults to $SMSBRIDGE_URL.",
+)
+@click.option("--json", "as_json", is_flag=True, help="JSON output (one object a line).")
+@verbosity
+@click.pass_context
+def journal(  # noqa: PLR0917 - click passes every option by keyword
+    ctx: click.Context,
+    path: str,
+    only_unknown: bool,
+    only_invalid: bool,
+    export_to: str | None,
+    delivery: bool,
+    url: str | None,
+    as_json: bool,
+) -> None:
+    """Show a campaign's journal: totals, rows to reconcile, an export, or delivery."""
+    from smsbridge.journal import open_journal
+
+    if delivery:
+        with make_client(ctx, url, None, None) as client:
+            counts = client.check_journal_deliveries(path)
+        if as_json:
+            click.echo(json.dumps({"delivery": counts}))
+        else:
+            for status, count in counts.items():
+                click.echo(f"{status}: {count}")
+        return
+    with open_journal(path) as view:
+        if export_to is not None:
+            import os
+
+            if os.path.realpath(export_to) == os.path.realpath(path):
+                from smsbridge.cli._errors import ConfigError
+
+                raise ConfigError(f"the export {export_to} and the journal are the same file")
+            lines = view.export(export_to)
+            click.echo(f"{lines} rows written to {export_to}")
+            return
+        if only_unknown or only_invalid:
+            rows = view.unknown() if only_unknown else view.invalid()
+            for row in rows:
+                click.echo(_line(row, as_json))
+            return
+        totals = view.totals()
+        running = view.running
+    fields = {
+        "total": totals.total,
+        "accepted": totals.accepted,
+        "rejected": totals.rejected,
+        "unknown": totals.unknown,
+        "pending": totals.pending,
+        "segments": totals.segments,
+    }
+    if as_json:
+        click.echo(json.dumps({**fields, "running": running}))
+    else:
+        for name, value in fields.items():
+            click.echo(f"{name}: {value}")
+        if running:
+            click.echo("(a send is running on this journal)")

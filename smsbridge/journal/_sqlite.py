@@ -1,0 +1,631 @@
+"""The SQLite journal: one file per campaign, resumable after any interruption.
+
+Every input recipient is a row keyed by its input position. A request's rows are committed as
+``in_flight`` *before* the request is written, and their outcomes after it comes back, so after
+Ctrl-C, a crash or ``kill -9`` the file says exactly what happened: ``accepted``/``rejected``
+rows are final; ``in_flight`` rows become ``unknown`` (the request may have reached the
+provider) and are never re-sent automatically; ``pending`` rows are sent by the next run.
+
+The file is refused, untouched, unless it is a smsbridge journal: a zero-byte or truncated
+file, another application's database, a damaged page. One running send holds a lock on the
+file itself (its inode), so a second run through a symlink or a hard link is refused too.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import sqlite3
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import Any, Final
+
+from smsbridge._models import DeliveryStatus, RecipientResult
+from smsbridge.exceptions import ConfigurationError, ErrorCategory, JournalError
+from smsbridge.journal._model import CampaignIdentity, JournalRow, JournalTotals, RowState
+
+__all__ = ["SqliteJournal"]
+
+APPLICATION_ID: Final = 0x534D5342  # "SMSB": marks the file as a smsbridge journal
+SCHEMA_VERSION: Final = 2
+_HEADER: Final = b"SQLite format 3\x00"
+
+_CODES: Final = {
+    RowState.PENDING: 0,
+    RowState.IN_FLIGHT: 1,
+    RowState.ACCEPTED: 2,
+    RowState.REJECTED: 3,
+    RowState.UNKNOWN: 4,
+    RowState.DUPLICATE: 5,
+}
+_STATES: Final = {code: state for state, code in _CODES.items()}
+PENDING, IN_FLIGHT, ACCEPTED, REJECTED, UNKNOWN, DUPLICATE = range(6)
+
+_SCHEMA: Final = f"""
+PRAGMA application_id = {APPLICATION_ID};
+PRAGMA user_version = {SCHEMA_VERSION};
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE recipients (
+    position INTEGER PRIMARY KEY,
+    raw TEXT,
+    recipient TEXT,
+    state INTEGER NOT NULL,
+    message_id TEXT,
+    segments INTEGER NOT NULL DEFAULT 0,
+    category TEXT,
+    provider_code TEXT,
+    error TEXT,
+    retryable INTEGER NOT NULL DEFAULT 0,
+    duplicate_of INTEGER,
+    delivery TEXT,
+    provider TEXT,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    origin TEXT
+);
+CREATE TABLE numbers (number INTEGER PRIMARY KEY, position INTEGER NOT NULL);
+CREATE INDEX active ON recipients(position) WHERE state IN ({PENDING}, {IN_FLIGHT});
+CREATE INDEX duplicates ON recipients(duplicate_of) WHERE state = {DUPLICATE};
+CREATE INDEX accepted_ids ON recipients(message_id) WHERE state = {ACCEPTED};
+"""
+
+_COLUMNS: Final = (
+    "r.position, COALESCE(r.raw, r.recipient), r.recipient, "
+    f"CASE WHEN r.state = {DUPLICATE} THEN f.state ELSE r.state END, "
+    "COALESCE(r.message_id, f.message_id), COALESCE(f.segments, r.segments), "
+    "COALESCE(r.category, f.category), COALESCE(r.provider_code, f.provider_code), "
+    "COALESCE(r.error, f.error), r.duplicate_of, COALESCE(r.delivery, f.delivery), "
+    "COALESCE(r.provider, f.provider), COALESCE(f.attempts, r.attempts), r.origin"
+)
+
+
+def _row(values: Sequence[Any], *, in_flight_is_unknown: bool) -> JournalRow:
+    state = _STATES[int(values[3])]
+    if in_flight_is_unknown and state is RowState.IN_FLIGHT:
+        state = RowState.UNKNOWN
+    category = values[6]
+    if state is RowState.UNKNOWN and category is None:
+        category = ErrorCategory.OUTCOME_UNKNOWN.value
+    return JournalRow(
+        position=int(values[0]),
+        raw=str(values[1] or ""),
+        recipient=values[2],
+        state=state,
+        message_id=values[4],
+        segments=int(values[5] or 0),
+        category=None if category is None else ErrorCategory(category),
+        provider_code=values[7],
+        error=values[8]
+        if values[8] is not None or state is not RowState.UNKNOWN
+        else "the send was interrupted while this request was in flight",
+        duplicate_of=values[9],
+        delivery=None if values[10] is None else DeliveryStatus(values[10]),
+        provider=values[11],
+        attempts=int(values[12] or 0),
+        origin=values[13],
+    )
+
+
+def _check_file(path: Path) -> None:
+    """Refuse anything that is not a whole SQLite file, before SQLite itself touches it."""
+    try:
+        with path.open("rb") as handle:
+            header = handle.read(100)
+    except OSError as error:
+        raise JournalError(f"{path}: cannot read it ({error.strerror or error})") from None
+    if not header:
+        raise JournalError(
+            f"{path} is empty (0 bytes), so it is not a smsbridge journal; it was left as it is. "
+            "Give a path that does not exist to start a new campaign"
+        )
+    if not header.startswith(_HEADER) or len(header) < 100:
+        raise JournalError(f"{path} is not a smsbridge journal (not a SQLite file); left untouched")
+
+
+class SqliteJournal:
+    """The journal of one campaign; use one file per campaign."""
+
+    def __init__(self, path: str | Path, *, read_only: bool = False) -> None:
+        self.path = Path(path)
+        self.read_only = read_only
+        self._lock_fd: int | None = None
+        real = Path(os.path.realpath(self.path))
+        exists = real.exists()
+        if read_only and not exists:
+            raise JournalError(f"no journal at {self.path}")
+        try:
+            if exists:
+                if not read_only:
+                    self._lock(real, create=False)
+                _check_file(real)
+                self._verify(real)
+                if read_only:
+                    self._db = self._connect_read_only(real)
+                else:
+                    self._db = sqlite3.connect(real, isolation_level=None, check_same_thread=False)
+                    self._tune()
+            else:
+                self._lock(real, create=True)
+                self._db = sqlite3.connect(real, isolation_level=None, check_same_thread=False)
+                self._tune()
+                self._db.executescript(_SCHEMA)
+        except BaseException:
+            self._unlock()
+            raise
+        self.created = not exists
+
+    # -- opening ------------------------------------------------------------------------------
+
+    def _lock(self, real: Path, *, create: bool) -> None:
+        folder = real.parent
+        if not folder.is_dir():
+            raise ConfigurationError(
+                f"cannot create the journal {self.path}: the folder {folder} does not exist"
+            )
+        flags = os.O_RDWR | ((os.O_CREAT | os.O_EXCL) if create else 0)
+        try:
+            fd = os.open(real, flags, 0o644)
+        except FileExistsError:
+            raise JournalError(
+                f"the journal {self.path} appeared while it was being created"
+            ) from None
+        except PermissionError:
+            raise ConfigurationError(
+                f"cannot write the journal {self.path}: permission denied (is {folder} read-only?)"
+            ) from None
+        except OSError as error:
+            raise ConfigurationError(
+                f"cannot open the journal {self.path}: {error.strerror or error}"
+            ) from None
+        try:
+            import fcntl
+
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except ImportError:  # pragma: no cover - not POSIX: no lock
+            pass
+        except BlockingIOError:
+            os.close(fd)
+            raise JournalError(
+                f"the journal {self.path} is in use by another running send (possibly through "
+                "another name for the same file); wait for it to finish or stop it"
+            ) from None
+        self._lock_fd = fd
+
+    def _unlock(self) -> None:
+        if self._lock_fd is not None:
+            # Closing the descriptor drops the lock. It is closed only after SQLite's own
+            # connection: closing any descriptor of a file drops a process's POSIX locks on it.
+            with contextlib.suppress(OSError):
+                os.close(self._lock_fd)
+            self._lock_fd = None
+
+    def _connect_read_only(self, real: Path) -> sqlite3.Connection:
+        return sqlite3.connect(
+            f"{real.as_uri()}?mode=ro", uri=True, isolation_level=None, check_same_thread=False
+        )
+
+    def _verify(self, real: Path) -> None:
+        """Open read-only and check it is an intact smsbridge journal of a known version."""
+        try:
+            db = self._connect_read_only(real)
+        except sqlite3.Error as error:
+            raise JournalError(
+                f"{self.path} cannot be opened as a journal ({error}); left untouched"
+            ) from None
+        try:
+            app = db.execute("PRAGMA application_id").fetchone()[0]
+            version = db.execute("PRAGMA user_version").fetchone()[0]
+            if app != APPLICATION_ID:
+                raise JournalError(
+                    f"{self.path} is a SQLite database of another application, not a smsbridge "
+                    "journal; left untouched"
+                )
+            if version != SCHEMA_VERSION:
+                raise JournalError(
+                    f"{self.path} is a smsbridge journal of another version ({version}); "
+                    f"this smsbridge reads version {SCHEMA_VERSION}"
+                )
+            verdict = db.execute("PRAGMA quick_check").fetchone()[0]
+            if verdict != "ok":
+                raise JournalError(f"{self.path} is damaged ({verdict}); left untouched")
+        except sqlite3.DatabaseError as error:
+            raise JournalError(
+                f"{self.path} is damaged or not a journal ({error}); left untouched"
+            ) from None
+        finally:
+            db.close()
+
+    def _tune(self) -> None:
+        db = self._db
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=NORMAL")
+        db.execute("PRAGMA temp_store=MEMORY")
+        # 8 MB of page cache keeps the deduplication index mostly in memory for large campaigns
+        # without letting memory grow with the recipient count.
+        db.execute("PRAGMA cache_size=-8000")
+
+    def close(self) -> None:
+        """Close the file and release the lock; safe to call twice."""
+        with contextlib.suppress(sqlite3.Error):
+            self._db.close()
+        self._unlock()
+
+    def __enter__(self) -> SqliteJournal:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    @property
+    def locked_by_another(self) -> bool:
+        """For a read-only view: True while a running send holds the journal."""
+        try:
+            import fcntl
+        except ImportError:  # pragma: no cover
+            return False
+        try:
+            fd = os.open(os.path.realpath(self.path), os.O_RDONLY)
+        except OSError:
+            return False
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        finally:
+            # Only for a read-only view, whose SQLite connection holds no POSIX locks to lose.
+            os.close(fd)
+        return False
+
+    # -- meta -----------------------------------------------------------------------------------
+
+    def meta(self, key: str) -> str | None:
+        """One stored setting."""
+        row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def _set_meta(self, items: dict[str, str]) -> None:
+        self._db.executemany(
+            "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", items.items()
+        )
+
+    def identity(self) -> CampaignIdentity | None:
+        """The identity of the campaign the journal holds, None for a new journal."""
+        raw = self.meta("identity")
+        return None if raw is None else CampaignIdentity(**json.loads(raw))
+
+    def bind(self, identity: CampaignIdentity) -> bool:
+        """Tie the journal to ``identity``; True when it already held this campaign.
+
+        :raises JournalError: listing what differs when it holds another campaign.
+        """
+        existing = self.identity()
+        if existing is None:
+            with self.transaction():
+                self._set_meta({"identity": json.dumps(identity.to_dict())})
+            return False
+        differences = identity.differences(existing)
+        if differences:
+            raise JournalError(
+                f"the journal {self.path} belongs to another campaign: "
+                + "; ".join(differences)
+                + ". Nothing was sent; use a new journal file for a new campaign"
+            )
+        return True
+
+    def source_state(self) -> dict[str, Any]:
+        """How far the source was read: rows, byte offset, line, fingerprint, done."""
+        raw = self.meta("source")
+        return {} if raw is None else dict(json.loads(raw))
+
+    @property
+    def enqueued(self) -> bool:
+        """True once every input recipient has a row."""
+        return bool(self.source_state().get("done"))
+
+    def report_paths(self) -> list[str]:
+        """Report files this journal's campaign has written (real paths)."""
+        raw = self.meta("reports")
+        return [] if raw is None else list(json.loads(raw))
+
+    def add_report_path(self, path: str) -> None:
+        """Remember that this campaign writes ``path``."""
+        paths = self.report_paths()
+        if path not in paths:
+            with self.transaction():
+                self._set_meta({"reports": json.dumps([*paths, path])})
+
+    # -- transactions ---------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[None]:
+        """One write transaction: committed when the block ends, rolled back if it raises."""
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+
+    # -- filling --------------------------------------------------------------------------------
+
+    def enqueue(
+        self,
+        rows: Sequence[tuple[int, str, str | None, str | None, str | None]],
+        source: dict[str, Any],
+    ) -> list[JournalRow]:
+        """Add input rows ``(position, raw, E.164 or None, reason if invalid, origin)`` and the
+        source state after them (inside a :meth:`transaction`). A number seen before becomes a
+        duplicate of its first position. Returns the rows that are final already (invalid
+        recipients)."""
+        db = self._db
+        records: list[tuple[object, ...]] = []
+        final: list[JournalRow] = []
+        numbers: list[tuple[int, int]] = []
+        for position, raw, number, reason, origin in rows:
+            if number is None:
+                category = ErrorCategory.INVALID_RECIPIENT
+                records.append((position, raw, None, REJECTED, category.value, reason, origin))
+                final.append(
+                    JournalRow(
+                        position=position,
+                        raw=raw,
+                        recipient=None,
+                        state=RowState.REJECTED,
+                        category=category,
+                        error=reason,
+                        origin=origin,
+                    )
+                )
+            else:
+                shown = None if raw == number else raw
+                records.append((position, shown, number, PENDING, None, None, None))
+                numbers.append((int(number[1:]), position))
+        db.executemany(
+            "INSERT OR IGNORE INTO recipients "
+            "(position, raw, recipient, state, category, error, origin) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            records,
+        )
+        if numbers:
+            self._deduplicate(numbers)
+        self._set_meta({"source": json.dumps(source)})
+        return final
+
+    def _deduplicate(self, numbers: list[tuple[int, int]]) -> None:
+        """Mark rows whose number an earlier position holds as duplicates of it.
+
+        The chunk goes through a temporary table so the index work happens in SQLite, sorted,
+        instead of one lookup per number from Python.
+        """
+        db = self._db
+        db.execute("CREATE TEMP TABLE IF NOT EXISTS chunk (number INTEGER, position INTEGER)")
+        db.execute("DELETE FROM chunk")
+        db.executemany("INSERT INTO chunk VALUES (?, ?)", numbers)
+        db.execute(
+            "INSERT INTO numbers SELECT number, MIN(position) FROM chunk GROUP BY number "
+            "ORDER BY number ON CONFLICT DO NOTHING"
+        )
+        db.execute(
+            f"UPDATE recipients SET state = {DUPLICATE}, duplicate_of = d.first FROM ("
+            "SELECT c.position AS position, n.position AS first FROM chunk c "
+            "JOIN numbers n ON n.number = c.number WHERE n.position != c.position) AS d "
+            "WHERE recipients.position = d.position"
+        )
+
+    def finish_enqueue(self, source: dict[str, Any]) -> None:
+        """Record that every input recipient has a row (inside a :meth:`transaction`)."""
+        self._set_meta({"source": json.dumps({**source, "done": True})})
+
+    def row_count(self) -> int:
+        """How many input recipients have a row."""
+        return int(self._db.execute("SELECT COUNT(*) FROM recipients").fetchone()[0])
+
+    # -- resuming -------------------------------------------------------------------------------
+
+    def recover(self) -> int:
+        """In-flight rows (a run stopped mid-request) become unknown; returns how many.
+
+        The count is also kept until :meth:`take_lost` reads it, so the run after an
+        interruption can report what the interruption cost even when the interrupted run
+        already settled its rows.
+        """
+        with self.transaction():
+            cursor = self._db.execute(
+                f"UPDATE recipients SET state = {UNKNOWN}, category = ?, error = ? "
+                f"WHERE state = {IN_FLIGHT}",
+                (
+                    ErrorCategory.OUTCOME_UNKNOWN.value,
+                    "the send was interrupted while this request was in flight",
+                ),
+            )
+            lost = int(cursor.rowcount)
+            if lost:
+                self._set_meta({"lost": str(int(self.meta("lost") or 0) + lost)})
+        return lost
+
+    def take_lost(self) -> int:
+        """Rows that became unknown through interruptions since the last call."""
+        lost = int(self.meta("lost") or 0)
+        if lost:
+            with self.transaction():
+                self._db.execute("DELETE FROM meta WHERE key = 'lost'")
+        return lost
+
+    def requeue_retryable(self) -> int:
+        """Rejections that may succeed unchanged (nothing went out) become pending again."""
+        cursor = self._db.execute(
+            f"UPDATE recipients SET state = {PENDING}, category = NULL, provider_code = NULL, "
+            f"error = NULL, retryable = 0 WHERE state = {REJECTED} AND retryable = 1"
+        )
+        return int(cursor.rowcount)
+
+    def requeue_unknown(self) -> int:
+        """Unknown rows become pending again: the caller decided to re-send them."""
+        cursor = self._db.execute(
+            f"UPDATE recipients SET state = {PENDING}, category = NULL, provider_code = NULL, "
+            f"error = NULL WHERE state = {UNKNOWN}"
+        )
+        return int(cursor.rowcount)
+
+    # -- dispatching ----------------------------------------------------------------------------
+
+    def next_pending(self, after: int, limit: int) -> list[tuple[int, str]]:
+        """Up to ``limit`` pending rows after position ``after``, as ``(position, E.164)``."""
+        return [
+            (int(position), str(number))
+            for position, number in self._db.execute(
+                f"SELECT position, recipient FROM recipients WHERE state = {PENDING} "
+                "AND position > ? ORDER BY position LIMIT ?",
+                (after, limit),
+            )
+        ]
+
+    def _outcome_records(
+        self, outcomes: Iterable[tuple[int, RecipientResult, str | None]]
+    ) -> list[tuple[object, ...]]:
+        records = []
+        for position, result, provider in outcomes:
+            error = result.error
+            records.append(
+                (
+                    _CODES[RowState(result.status.value)],
+                    result.message_id,
+                    result.segments,
+                    None if error is None else error.category.value,
+                    None
+                    if error is None or error.provider_code is None
+                    else str(error.provider_code),
+                    None if error is None else error.message,
+                    int(error is not None and error.retryable),
+                    provider,
+                    position,
+                )
+            )
+        return records
+
+    _UPDATE: Final = (
+        "UPDATE recipients SET state = ?, message_id = ?, segments = ?, category = ?, "
+        "provider_code = ?, error = ?, retryable = ?, provider = ?, attempts = attempts + ? "
+        "WHERE position = ?"
+    )
+
+    def mark_in_flight(self, positions: Sequence[int]) -> None:
+        """Mark rows in flight (inside a :meth:`transaction` committed before the request is
+        written: that ordering is what makes a resume safe)."""
+        self._db.executemany(
+            f"UPDATE recipients SET state = {IN_FLIGHT} WHERE position = ?",
+            [(position,) for position in positions],
+        )
+
+    def write_outcomes(
+        self, outcomes: Iterable[tuple[int, RecipientResult, str | None]], *, attempted: bool
+    ) -> None:
+        """Write ``(position, result, provider)`` outcomes (inside a :meth:`transaction`);
+        ``attempted`` counts a provider request for each."""
+        added = 1 if attempted else 0
+        records = [(*record[:-1], added, record[-1]) for record in self._outcome_records(outcomes)]
+        self._db.executemany(self._UPDATE, records)
+
+    # -- reading --------------------------------------------------------------------------------
+
+    def _rows(self, where: str, params: Sequence[object] = ()) -> Iterator[JournalRow]:
+        unknown_in_flight = self.read_only and not self.locked_by_another
+        query = (
+            f"SELECT {_COLUMNS} FROM recipients r "
+            f"LEFT JOIN recipients f ON f.position = r.duplicate_of {where} ORDER BY r.position"
+        )
+        for values in self._db.execute(query, params):
+            yield _row(values, in_flight_is_unknown=unknown_in_flight)
+
+    def rows(self) -> Iterator[JournalRow]:
+        """Every row in input order, duplicates showing their first occurrence's outcome."""
+        return self._rows("")
+
+    def final_rows(self) -> Iterator[JournalRow]:
+        """Rows with an outcome (including duplicates of such rows), in input order."""
+        return (
+            row for row in self._rows("") if row.state not in (RowState.PENDING, RowState.IN_FLIGHT)
+        )
+
+    def duplicates(self) -> Iterator[JournalRow]:
+        """Rows of numbers given more than once, with the outcome of their first occurrence."""
+        return self._rows(f"WHERE r.state = {DUPLICATE}")
+
+    def unknown(self) -> Iterator[JournalRow]:
+        """Rows whose outcome is unknown (in flight ones too when no send is running)."""
+        if self.read_only and not self.locked_by_another:
+            return self._rows(f"WHERE r.state IN ({UNKNOWN}, {IN_FLIGHT})")
+        return self._rows(f"WHERE r.state = {UNKNOWN}")
+
+    def invalid(self) -> Iterator[JournalRow]:
+        """Rows that are not valid numbers."""
+        return self._rows("WHERE r.recipient IS NULL")
+
+    def reasons(self) -> dict[str, int]:
+        """Rejected and unknown rows counted by category (a fully failed campaign's breakdown)."""
+        query = (
+            f"SELECT COALESCE(category, 'unknown'), COUNT(*) FROM recipients "
+            f"WHERE state IN ({REJECTED}, {UNKNOWN}) GROUP BY 1 ORDER BY 2 DESC"
+        )
+        return {str(category): int(count) for category, count in self._db.execute(query)}
+
+    def record_delivery(self, statuses: Iterable[tuple[str, str]]) -> None:
+        """Store ``(message_id, delivery status)`` pairs from a delivery-status check."""
+        with self.transaction():
+            self._db.executemany(
+                f"UPDATE recipients SET delivery = ? WHERE message_id = ? AND state = {ACCEPTED}",
+                [(status, message_id) for message_id, status in statuses],
+            )
+
+    def delivery_counts(self) -> dict[str, int]:
+        """Accepted messages by their last checked delivery status (``unchecked`` if none)."""
+        query = (
+            "SELECT COALESCE(delivery, 'unchecked'), COUNT(*) FROM recipients "
+            f"WHERE state = {ACCEPTED} GROUP BY 1 ORDER BY 1"
+        )
+        return {str(status): int(count) for status, count in self._db.execute(query)}
+
+    def accepted_ids(self, page: int = 1000) -> Iterator[tuple[int, str]]:
+        """``(position, message_id)`` of accepted rows, a page at a time (so the caller may
+        write to the journal between pages)."""
+        query = (
+            f"SELECT position, message_id FROM recipients WHERE state = {ACCEPTED} "
+            "AND message_id IS NOT NULL AND position > ? ORDER BY position LIMIT ?"
+        )
+        after = -1
+        while rows := self._db.execute(query, (after, page)).fetchall():
+            for position, message_id in rows:
+                yield int(position), str(message_id)
+            after = int(rows[-1][0])
+
+    def totals(self) -> JournalTotals:
+        """Counts by outcome, duplicates counted with their first occurrence's outcome."""
+        counts = dict.fromkeys(("accepted", "rejected", "unknown", "pending"), 0)
+        in_flight_unknown = self.read_only and not self.locked_by_another
+        segments = 0
+        names = {ACCEPTED: "accepted", REJECTED: "rejected", UNKNOWN: "unknown"}
+        if in_flight_unknown:
+            names[IN_FLIGHT] = "unknown"
+        query = (
+            f"SELECT state, COUNT(*), SUM(CASE WHEN state = {ACCEPTED} THEN segments ELSE 0 END) "
+            f"FROM recipients WHERE state != {DUPLICATE} GROUP BY state"
+        )
+        for state, count, parts in self._db.execute(query):
+            counts[names.get(int(state), "pending")] += int(count)
+            segments += int(parts or 0)
+        duplicates = (
+            f"SELECT f.state, COUNT(*) FROM recipients r JOIN recipients f "
+            f"ON f.position = r.duplicate_of WHERE r.state = {DUPLICATE} GROUP BY f.state"
+        )
+        for state, count in self._db.execute(duplicates):
+            counts[names.get(int(state), "pending")] += int(count)
+        return JournalTotals(total=sum(counts.values()), segments=segments, **counts)
+
+    def progress_counts(self) -> dict[str, int]:
+        """Rows by state, duplicates left out (they follow their first occurrence)."""
+        counts = dict.fromkeys(("pending", "in_flight", "accepted", "rejected", "unknown"), 0)
+        query = f"SELECT state, COUNT(*) FROM recipients WHERE state != {DUPLICATE} GROUP BY state"
+        for state, count in self._db.execute(query):
+            counts[_STATES[int(state)].value] = int(count)
+        return counts
