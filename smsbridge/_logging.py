@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 from typing import Any, Final
 
-__all__ = ["LOGGER_NAME", "debug", "enabled", "error", "info", "warning"]
+__all__ = ["LOGGER_NAME", "debug", "emit", "enabled", "error", "info", "warning"]
 
 LOGGER_NAME: Final = "smsbridge"
 _logger = logging.getLogger(LOGGER_NAME)
@@ -63,6 +63,11 @@ _RESERVED: Final = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "
 def _safe_extra(extra: dict[str, Any]) -> dict[str, Any]:
     # A field named like a LogRecord attribute would make logging raise; prefix it instead.
     return {(f"sms_{key}" if key in _RESERVED else key): value for key, value in extra.items()}
+
+
+def emit(level: int, event: str, **fields: Any) -> None:
+    """Emit ``event`` at ``level``."""
+    _emit(level, event, fields)
 
 
 def debug(event: str, **fields: Any) -> None:

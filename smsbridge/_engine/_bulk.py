@@ -19,6 +19,7 @@ import functools
 import hashlib
 import itertools
 import json
+import logging
 import os
 import tempfile
 import time
@@ -31,13 +32,14 @@ from typing import TYPE_CHECKING, Any, Final, TypeVar
 import attrs
 
 from smsbridge import _logging as log
-from smsbridge._engine._outgoing import OutgoingSend
+from smsbridge._engine._outgoing import OutgoingSend, results_for_error
 from smsbridge._engine._pacer import RequestPacer
 from smsbridge._engine._prepare import batch_size
 from smsbridge._models import Message, RecipientResult, SendReport, Template
 from smsbridge._report import ReportWriter
 from smsbridge.exceptions import (
     ConfigurationError,
+    InvalidInputError,
     InvalidRecipientError,
     JournalError,
     RecipientProblem,
@@ -395,8 +397,14 @@ class _Campaign:
         engine = self.engine
         numbers = tuple(number for _, number in claimed)
         outgoing = OutgoingSend(message=self.message, recipients=numbers, provider=engine.name)
-        engine.host.before_send(outgoing)
-        parts = engine.check(outgoing.message)
+        try:
+            engine.host.before_send(outgoing)
+            parts = engine.check(outgoing.message)
+        except InvalidInputError as error:
+            # A hook replaced the message with one that cannot be sent: this batch is refused
+            # before any I/O, so its rows are rejected (never in flight, never unknown).
+            refused = results_for_error(error, numbers, 0)
+            return outgoing, 0, list(refused)
         return outgoing, parts, [outgoing.vetoed_result(number, parts) for number in numbers]
 
     async def worker(self) -> None:
@@ -433,7 +441,9 @@ class _Campaign:
                     await self.port.take_off([positions[i] for i in going], settled)
                     if self.first_request is None:
                         self.first_request = time.perf_counter() - self.started
-                    sent = await engine.dispatcher.acarry(batch, request, next(self._indexes))
+                    sent = await engine.dispatcher.acarry(
+                        batch, request, next(self._indexes), quiet=True
+                    )
                     self.port.complete(
                         [(positions[i], r, name) for i, r in zip(going, sent, strict=True)]
                     )
@@ -597,6 +607,10 @@ async def run_bulk(
             None if given_writer is not None else report,
             resend_unknown,
         )
+    except BaseException:
+        if scratch is not None:
+            scratch.cleanup()
+        raise
     finally:
         opener.shutdown()
     port = _JournalPort(store, given_writer or writer)
@@ -638,12 +652,14 @@ async def run_bulk(
         if scratch is not None:
             scratch.cleanup()
     elapsed = time.perf_counter() - started
-    log.info(
+    log.emit(
+        logging.WARNING if reasons else logging.INFO,
         "sms_bulk_finished",
         provider=engine.name,
         accepted=totals.accepted,
         rejected=totals.rejected,
         unknown=totals.unknown,
+        reasons=",".join(f"{reason}:{count}" for reason, count in reasons.items()) or None,
         duration_ms=round(elapsed * 1000, 2),
     )
     return BulkSummary(

@@ -17,7 +17,7 @@ from smsbridge import _logging as log
 from smsbridge._engine._outgoing import BatchTimer, checked_results, results_for_error, scrub_error
 from smsbridge._engine._settings import Settings
 from smsbridge._models import RecipientResult
-from smsbridge._redact import Redactor
+from smsbridge._redact import Redactor, mask_number
 from smsbridge.exceptions import (
     ConfigurationError,
     OutcomeUnknownError,
@@ -139,7 +139,10 @@ class Dispatcher:
             )
         except Exception as error:  # a provider bug, before any I/O
             log.error(
-                "sms_request_build_crashed", provider=self.name, error_type=type(error).__name__
+                "sms_request_build_crashed",
+                provider=self.name,
+                error_type=type(error).__name__,
+                first_recipient=mask_number(batch.recipients[0]),
             )
             failure = ProviderError(
                 f"{self.name} could not build its request ({type(error).__name__}); "
@@ -159,7 +162,10 @@ class Dispatcher:
             return results_for_error(error, numbers, parts)
         if isinstance(outcome, BaseException):
             log.error(
-                "sms_transport_crashed", provider=self.name, error_type=type(outcome).__name__
+                "sms_transport_crashed",
+                provider=self.name,
+                error_type=type(outcome).__name__,
+                first_recipient=mask_number(numbers[0]),
             )
             error = OutcomeUnknownError(
                 f"{self.name}: the transport failed unexpectedly ({type(outcome).__name__}); "
@@ -185,7 +191,10 @@ class Dispatcher:
             return results_for_error(scrub_error(failure, self.redactor), numbers, parts)
         except Exception as failure:  # a parser bug: the request did go out
             log.error(
-                "sms_reply_parse_crashed", provider=self.name, error_type=type(failure).__name__
+                "sms_reply_parse_crashed",
+                provider=self.name,
+                error_type=type(failure).__name__,
+                first_recipient=mask_number(numbers[0]),
             )
             error = OutcomeUnknownError(
                 f"{self.name} could not read its reply ({type(failure).__name__}); "
@@ -219,9 +228,12 @@ class Dispatcher:
             return request
         return await self.acarry(batch, request, index)
 
-    async def acarry(self, batch: Batch, request: Request, index: int) -> list[RecipientResult]:
-        """Carry a request built by :meth:`build` and settle every recipient of its batch."""
-        timer = BatchTimer(self.name, index, len(batch.recipients))
+    async def acarry(
+        self, batch: Batch, request: Request, index: int, *, quiet: bool = False
+    ) -> list[RecipientResult]:
+        """Carry a request built by :meth:`build` and settle every recipient of its batch
+        (``quiet``: a failed batch logs at INFO, for campaigns)."""
+        timer = BatchTimer(self.name, index, len(batch.recipients), quiet=quiet)
         outcome: Response | BaseException
         try:
             outcome = await self.async_transport.handle_async_request(

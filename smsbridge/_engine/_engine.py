@@ -198,14 +198,18 @@ class Engine:
         return self.finish(plan, slots)
 
     async def asend(
-        self, message: Message | Template, recipients: Iterable[str] | str
+        self,
+        message: Message | Template,
+        recipients: Iterable[str] | str,
+        *,
+        skip_invalid: bool = False,
     ) -> SendReport:
         """Async twin of :meth:`send`: batches run concurrently up to ``concurrency``."""
         listed = [recipients] if isinstance(recipients, str) else list(recipients)
         if len(listed) > _OFF_LOOP:
-            prepared = await asyncio.to_thread(self.normalise, listed)
+            prepared = await asyncio.to_thread(self.normalise, listed, skip_invalid=skip_invalid)
         else:
-            prepared = self.normalise(listed)
+            prepared = self.normalise(listed, skip_invalid=skip_invalid)
         plan = self.plan(message, prepared)
         slots, batches = self._batches(plan)
         limit = asyncio.Semaphore(self.settings.concurrency)

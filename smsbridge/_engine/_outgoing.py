@@ -141,7 +141,14 @@ def checked_results(
 
 
 def scrub_error(error: SmsBridgeError, redactor: Redactor) -> SmsBridgeError:
-    """``error`` with every secret removed from its message and provider text (in place)."""
+    """``error`` with every secret removed from its message and provider text (in place).
+
+    Its cause and context are dropped too: a foreign exception underneath (a parser's, a SOAP
+    Fault's) may hold the raw reply, password and all.
+    """
+    error.__cause__ = None
+    error.__context__ = None
+    error.__suppress_context__ = True
     if redactor:
         error.message = redactor.scrub(error.message)
         error.args = (error.message,)
@@ -154,14 +161,15 @@ def scrub_error(error: SmsBridgeError, redactor: Redactor) -> SmsBridgeError:
 class BatchTimer:
     """Logs one batch's outcome with its duration and counts."""
 
-    def __init__(self, provider: str, index: int, size: int) -> None:
+    def __init__(self, provider: str, index: int, size: int, *, quiet: bool = False) -> None:
         self.context = {"provider": provider, "batch": index, "batch_size": size}
         self.started = time.perf_counter()
+        # In a campaign a failed batch is INFO: the campaign reports its failures once, by
+        # reason, instead of a warning line per request.
+        self.failure_level = logging.INFO if quiet else logging.WARNING
 
     def done(self, results: Sequence[RecipientResult]) -> None:
-        # A failed batch is an outcome, reported in the results: INFO, not a warning (a
-        # rejected campaign of a thousand batches must not print a thousand lines).
-        if not log.enabled(logging.INFO):
+        if not log.enabled(min(self.failure_level, logging.INFO)):
             return
         counts = {status.value: 0 for status in SendStatus}
         for result in results:
@@ -169,7 +177,8 @@ class BatchTimer:
         failed = next((r.error for r in results if r.error is not None), None)
         duration_ms = round((time.perf_counter() - self.started) * 1000, 2)
         if failed is not None and counts["accepted"] == 0:
-            log.info(
+            log.emit(
+                self.failure_level,
                 "sms_batch_failed",
                 category=failed.category.value,
                 provider_code=failed.provider_code,

@@ -12,7 +12,6 @@ import base64
 import functools
 import os
 import ssl
-import urllib.request
 import zlib
 from typing import Final, NamedTuple
 from urllib.parse import unquote, urlsplit
@@ -103,16 +102,26 @@ def route_for(url: str, proxies: dict[str, str]) -> Route:
         raise ConnectError(f"cannot send to a {scheme or 'scheme-less'} URL without a host")
     host = parts.hostname
     port = port or _DEFAULT_PORTS[scheme]
-    if (proxies.get(scheme) or proxies.get("all")) and not urllib.request.proxy_bypass_environment(
-        host, proxies
-    ):
+    if (proxies.get(scheme) or proxies.get("all")) and not _bypassed(host, proxies):
         proxy, auth = _proxy_for(scheme, host, proxies)
         return Route(scheme, host, port, proxy, auth)
     return Route(scheme, host, port)
 
 
+def _bypassed(host: str, proxies: dict[str, str]) -> bool:
+    import urllib.request  # tens of milliseconds to import; only needed with a proxy
+
+    return bool(urllib.request.proxy_bypass_environment(host, proxies))
+
+
 def environment_proxies() -> dict[str, str]:
     """``HTTP_PROXY``/``HTTPS_PROXY``/``ALL_PROXY``/``NO_PROXY`` as urllib reads them."""
+    import os as _os
+
+    if not any(key.lower().endswith("_proxy") for key in _os.environ):
+        return {}  # the common case, without importing urllib.request
+    import urllib.request
+
     return urllib.request.getproxies_environment()
 
 

@@ -24,6 +24,7 @@ from smsbridge import (
     Message,
     OutcomeUnknownError,
     ProviderError,
+    ProviderUnavailableError,
     RecipientRejectedError,
     RecipientResult,
     ResultError,
@@ -188,7 +189,8 @@ class MelipayamakProvider(BaseProvider):
                 provider_text=fault.message,
             ) from None
         except Malformed as error:
-            cls = OutcomeUnknownError if sending else UnknownProviderError
+            # A query changes nothing, so an unreadable answer is worth asking again.
+            cls = OutcomeUnknownError if sending else ProviderUnavailableError
             hint = "; the request may have been sent" if sending else ""
             raise cls(
                 f"melipayamak's reply could not be read: {error}{hint}", provider=self.name

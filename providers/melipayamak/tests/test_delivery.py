@@ -21,7 +21,7 @@ from smsbridge_melipayamak.emulator import Emulator
 import smsbridge
 from smsbridge import Client, DeliveryStatus
 from smsbridge.exceptions import UnknownProviderError
-from smsbridge.journal import Journal
+from smsbridge.journal import open_journal
 
 
 def statuses(reports: list[smsbridge.DeliveryReport]) -> list[DeliveryStatus]:
@@ -134,6 +134,8 @@ class TestJournalDeliveries:
         assert client.check_journal_deliveries(journal) == {"pending": 150}
         clock.now += emulator.state.delivery_delay * 2
         assert client.check_journal_deliveries(journal) == {"delivered": 150}
-        with Journal(journal, read_only=True) as book:
-            ids = {row.message_id for row in book.rows() if row.delivery == "delivered"}
+        with open_journal(journal) as book:
+            ids = {
+                row.message_id for row in book.rows() if row.delivery is DeliveryStatus.DELIVERED
+            }
         assert ids == {str(sent.rec_id) for sent in emulator.state.sent}
