@@ -409,21 +409,15 @@ class TestLogging:
         assert "sms_send_finished" in result.stderr
         assert state() == before
 
-    def test_failed_batch_is_info(self, sms_outbox: FakeOutbox) -> None:
-        """A failed batch is an outcome the report already shows: no stderr line without -v,
-        one with -v; stdout stays JSON either way."""
+    def test_warnings_without_verbose(self, sms_outbox: FakeOutbox) -> None:
+        """A failed batch is a warning, shown on stderr without -v; stdout stays JSON."""
         sms_outbox.fail_next(ErrorCategory.AUTHENTICATION)
-        quiet = send("--to", GOOD, "--text", "hi", "--json")
-        assert quiet.exit_code == EXIT_PROVIDER_FAILURE
-        assert quiet.stderr == ""
-        assert report_of(quiet)["rejected"] == 1
-
-        sms_outbox.fail_next(ErrorCategory.AUTHENTICATION)
-        verbose = run("-v", "send", "--url", "fake://", "--to", GOOD, "--text", "hi", "--json")
-        assert verbose.exit_code == EXIT_PROVIDER_FAILURE
-        (failed,) = [line for line in verbose.stderr.splitlines() if "sms_batch_failed" in line]
-        assert re.match(r"^\S+ info sms_batch_failed category=authentication ", failed), failed
-        assert report_of(verbose)["rejected"] == 1
+        result = send("--to", GOOD, "--text", "hi", "--json")
+        assert result.exit_code == EXIT_PROVIDER_FAILURE
+        (line,) = result.stderr.splitlines()
+        assert re.match(r"^\S+ warning sms_batch_failed category=authentication ", line), line
+        assert "sms_send_started" not in result.stderr
+        assert report_of(result)["rejected"] == 1
 
 
 class TestProviders:

@@ -931,15 +931,27 @@ class TestLogging:
     def test_failed_batch(
         self, client: Client, sms_outbox: FakeOutbox, caplog: pytest.LogCaptureFixture
     ) -> None:
-        """A batch with nothing accepted is an INFO event carrying the category (an outcome the
-        report shows, not a warning: a refused campaign must not print a line per batch)."""
+        """A batch with nothing accepted is a warning carrying the category."""
         caplog.set_level(logging.DEBUG, logger="smsbridge")
         sms_outbox.fail_next(ErrorCategory.AUTHENTICATION, provider_code=0)
         client.send("hi", [A])
         (failed,) = [r for r in smsbridge_records(caplog) if r.event == "sms_batch_failed"]  # type: ignore[attr-defined]
-        assert failed.levelno == logging.INFO
+        assert failed.levelno == logging.WARNING
         assert failed.category == "authentication"  # type: ignore[attr-defined]
         assert failed.provider_code == 0  # type: ignore[attr-defined]
+
+    def test_failed_batch_at_warning_level(
+        self, client: Client, sms_outbox: FakeOutbox, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        """An application that only wants warnings still gets the failed batch, and nothing
+        at INFO."""
+        caplog.set_level(logging.WARNING, logger="smsbridge")
+        sms_outbox.fail_next(ErrorCategory.AUTHENTICATION)
+        client.send("hi", [A])
+        records = smsbridge_records(caplog)
+        assert [(r.event, r.levelno) for r in records] == [  # type: ignore[attr-defined]
+            ("sms_batch_failed", logging.WARNING)
+        ]
 
     def test_silent_by_default(self) -> None:
         """An application that configures no logging sees nothing, not even warnings."""
