@@ -106,7 +106,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         # The emulator owns its options; hand them over untouched.
         from smsbridge_melipayamak.emulator.__main__ import main as emulator_main
 
-        return emulator_main(args[1:])
+        return emulator_main(args[1:], prog="smsbridge-melipayamak emulator")
     parsed = _parser().parse_args(args)
     if parsed.command == "demo":
         with _stderr_logging(logging.INFO if parsed.verbose else logging.WARNING):

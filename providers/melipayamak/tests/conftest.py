@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from meli_support import ManualClock, meli_provider, meli_url
+from meli_support import meli_provider, meli_url
 from smsbridge_melipayamak import MelipayamakProvider
 from smsbridge_melipayamak.emulator import Emulator, EmulatorState
 
 import smsbridge
+from smsbridge.testing.server import ManualClock
 
 
 @pytest.fixture

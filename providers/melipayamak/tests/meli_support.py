@@ -32,16 +32,6 @@ MODES = pytest.mark.parametrize("mode", ["sync", "async"])
 """Run a test once through ``Client.send`` and once through ``await Client.asend``."""
 
 
-class ManualClock:
-    """A clock the tests move by hand, so delivery progress needs no sleeping."""
-
-    def __init__(self) -> None:
-        self.now = 1_700_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 def meli_url(endpoint: str, *, password: str = PASSWORD, extra: str = "") -> str:
     """A melipayamak:// URL for the demo account at ``endpoint``."""
     return f"melipayamak://demo:{password}@/?from={LINE}&endpoint={endpoint}{extra}"

@@ -10,7 +10,6 @@ from meli_support import (
     MODES,
     OPT_OUT,
     CannedServer,
-    ManualClock,
     Mode,
     deliveries_reply,
     meli_provider,
@@ -22,6 +21,7 @@ import smsbridge
 from smsbridge import Client, DeliveryStatus
 from smsbridge.exceptions import UnknownProviderError
 from smsbridge.journal import open_journal
+from smsbridge.testing.server import ManualClock
 
 
 def statuses(reports: list[smsbridge.DeliveryReport]) -> list[DeliveryStatus]:

@@ -17,7 +17,6 @@ import zeep
 import zeep.exceptions
 import zeep.transports
 from lxml import etree
-from meli_support import ManualClock
 from smsbridge_melipayamak.emulator import (
     Account,
     DeliveryCode,
@@ -28,6 +27,8 @@ from smsbridge_melipayamak.emulator import (
     normalise_mobile,
 )
 from smsbridge_melipayamak.emulator.__main__ import build_parser, build_state
+
+from smsbridge.testing.server import ManualClock
 
 PACKAGE = Path(__file__).resolve().parents[1] / "smsbridge_melipayamak"
 WSDL = PACKAGE / "Send.wsdl"
@@ -577,7 +578,13 @@ class TestAdmin:
         assert sent[0]["rec_id"] == emulator.state.sent[0].rec_id
         status, requests = admin(emulator, "GET", "requests")
         assert requests == [
-            {"operation": "SendSms", "recipients": 1, "fault": None, "at": requests[0]["at"]}
+            {
+                "operation": "SendSms",
+                "recipients": 1,
+                "fault": None,
+                "at": emulator.state.requests[0].at,
+                "in_flight": 1,
+            }
         ]
 
     def test_arm_fault(self, emulator: Emulator) -> None:

@@ -32,7 +32,6 @@ from meli_support import (
     PASSWORD,
     RETURN_CODES,
     TWO,
-    ManualClock,
     Setup,
     deliveries_reply,
     meli_provider,
@@ -50,6 +49,7 @@ from smsbridge.exceptions import (
     RecipientRejectedError,
     UnknownProviderError,
 )
+from smsbridge.testing.server import ManualClock
 from smsbridge.transport import HTTPTransport, Request, Response
 
 WSDL = Path(smsbridge_melipayamak.__file__).resolve().parent / "Send.wsdl"

@@ -7,10 +7,15 @@ import sys
 import threading
 from collections.abc import Sequence
 
+from smsbridge.testing.server import PortInUseError
+
 from ._server import Emulator
 from ._state import Account, EmulatorState
 
-__all__ = ["build_parser", "build_state", "main"]
+__all__ = ["DEMO_LINE", "build_parser", "build_state", "main"]
+
+DEMO_LINE = "50004001234567"
+"""The demo account's private line; every account the command line adds gets it too."""
 
 
 def _account(value: str) -> tuple[str, str]:
@@ -21,10 +26,10 @@ def _account(value: str) -> tuple[str, str]:
     return username, password
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(prog: str = "python -m smsbridge_melipayamak.emulator") -> argparse.ArgumentParser:
     """The command line, shared with the provider's ``smsbridge-melipayamak emulator``."""
     parser = argparse.ArgumentParser(
-        prog="python -m smsbridge_melipayamak.emulator",
+        prog=prog,
         description="Run a local emulator of Melipayamak's Send.asmx SOAP service.",
     )
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default %(default)s)")
@@ -75,12 +80,28 @@ def build_state(args: argparse.Namespace) -> EmulatorState:
     return state
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Serve until interrupted; print the endpoint URL first so scripts can read the port."""
-    args = build_parser().parse_args(argv)
+def main(
+    argv: Sequence[str] | None = None, prog: str = "python -m smsbridge_melipayamak.emulator"
+) -> int:
+    """Serve until interrupted. The first line printed ends with the endpoint URL (scripts
+    read the port from it), the second is a provider URL ready for ``smsbridge send --url``.
+    A port in use is one line on stderr and exit status 1."""
+    parser = build_parser(prog)
+    args = parser.parse_args(argv)
     emulator = Emulator(build_state(args), host=args.host, port=args.port)
-    emulator.start()
+    try:
+        emulator.start()
+    except OSError as exc:
+        # One line, no traceback: PortInUseError says what to do; others name the address.
+        reason = str(exc)
+        if not isinstance(exc, PortInUseError):
+            reason = f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}"
+        print(f"{parser.prog}: error: {reason}", file=sys.stderr)
+        return 1
+    username = args.account[0][0] if args.account else "demo"
     print(f"emulator listening on {emulator.url}", flush=True)
+    print(f"provider URL: {emulator.provider_url(username, DEMO_LINE)}", flush=True)
+    print(f"admin endpoints: {emulator.admin_url}", flush=True)
     try:
         threading.Event().wait()
     except KeyboardInterrupt:

@@ -1,13 +1,32 @@
-"""Fault injection: make the next N SOAP POSTs misbehave the way real networks do."""
+"""Fault injection for Send.asmx: the kit's faults plus the ways ASMX itself fails."""
 
 from __future__ import annotations
 
 import enum
-import threading
+from collections.abc import Mapping
+from typing import Any, Final
 
-import attrs
+from smsbridge.testing import server as kit
+from smsbridge.testing.server import FaultKind, FaultRule
 
-__all__ = ["Fault", "FaultInjector", "FaultRule"]
+from . import _soap
+
+__all__ = ["XML", "Fault", "FaultInjector", "FaultRule"]
+
+XML: Final = "text/xml; charset=utf-8"
+_DEFAULT_MESSAGE: Final = "Server was unable to process request."
+_HTML_500: Final = (
+    b"<html><head><title>Runtime Error</title></head><body>"
+    b"<h1>Server Error in '/' Application.</h1><p>Runtime Error</p></body></html>"
+)
+_FULL: Final = _soap.envelope(
+    f'<SendSmsResponse xmlns="{_soap.TNS}"><SendSmsResult>1</SendSmsResult></SendSmsResponse>'
+)
+# A reply cut off mid-element, as when a proxy or a crashing worker truncates the stream.
+_GARBAGE: Final = _FULL[: _FULL.index(b"</SendSmsResult>")] + b"</Send"
+_WRONG_SHAPE: Final = _soap.envelope(
+    f'<UnexpectedResponse xmlns="{_soap.TNS}"><Result>1</Result></UnexpectedResponse>'
+)
 
 
 class Fault(enum.Enum):
@@ -25,58 +44,84 @@ class Fault(enum.Enum):
     """Process the request, then answer 200 text/xml with truncated XML."""
     WRONG_SHAPE = "wrong_shape"
     """Process the request, then answer a valid envelope holding an unexpected element."""
+    TRICKLE = "trickle"
+    """Process the request, then send the reply one byte every ``seconds`` (default 1)."""
+    REDIRECT = "redirect"
+    """Answer 302 with a ``Location``; not processed."""
+    OVERSIZE = "oversize"
+    """Process the request, then answer its reply padded to ``size`` bytes (default 8 MiB)."""
+    REFUSE = "refuse"
+    """Reset the connection without processing the request."""
 
 
-@attrs.frozen(kw_only=True)
-class FaultRule:
-    """One armed fault. ``remaining`` is None for a persistent fault."""
+def _soap_fault(params: Mapping[str, Any]) -> kit.Fault:
+    message = str(params.get("message") or _DEFAULT_MESSAGE)
+    return kit.Fault(
+        kind=FaultKind.STATUS,
+        name=Fault.SOAP_FAULT.value,
+        status=500,
+        body=_soap.fault_envelope(message, "Server"),
+        content_type=XML,
+        detail=message,
+    )
 
-    fault: Fault
-    remaining: int | None = 1
-    seconds: float = 0.0
-    message: str = "Server was unable to process request."
+
+_PRESETS: Final[dict[str, kit.FaultPreset]] = {
+    Fault.HTTP_500.value: lambda _: kit.Fault(
+        kind=FaultKind.STATUS,
+        name=Fault.HTTP_500.value,
+        status=500,
+        body=_HTML_500,
+        content_type="text/html; charset=utf-8",
+    ),
+    Fault.SOAP_FAULT.value: _soap_fault,
+    Fault.GARBAGE.value: lambda _: kit.Fault(
+        kind=FaultKind.REPLY, name=Fault.GARBAGE.value, body=_GARBAGE, content_type=XML
+    ),
+    Fault.WRONG_SHAPE.value: lambda _: kit.Fault(
+        kind=FaultKind.REPLY, name=Fault.WRONG_SHAPE.value, body=_WRONG_SHAPE, content_type=XML
+    ),
+}
 
 
-@attrs.define
-class FaultInjector:
-    """Queue of armed faults, consumed one per SOAP POST in the order they were armed."""
+class FaultInjector(kit.FaultInjector):
+    """Armed faults, consumed by SOAP POSTs in the order they were armed.
 
-    _rules: list[FaultRule] = attrs.field(factory=list, init=False)
-    _lock: threading.Lock = attrs.field(factory=threading.Lock, init=False, repr=False)
+    Besides the kit's faults (``delay``, ``drop_connection``, ``trickle``, ``redirect``,
+    ``oversize``, ``refuse``, ``http_status``, ``reply``) it knows Send.asmx's own failures.
+    Every method takes ``count`` (``None``: until :meth:`clear`), and the kit's ``arm*``
+    methods also take ``probability`` and ``operation`` (``"SendSms"``).
+    """
+
+    def __init__(self, *, seed: int | None = 0) -> None:
+        super().__init__(seed=seed)
+        for name, build in _PRESETS.items():
+            self.add_preset(name, build)
 
     def next(
         self,
         fault: Fault | str,
         count: int | None = 1,
         *,
-        seconds: float = 0.0,
-        message: str = "Server was unable to process request.",
-    ) -> None:
+        seconds: float | None = None,
+        message: str | None = None,
+    ) -> FaultRule:
         """Arm ``fault`` for the next ``count`` POSTs (``None``: until :meth:`clear`)."""
-        if count is not None and count < 1:
-            msg = f"count must be at least 1 or None, got {count}"
-            raise ValueError(msg)
-        rule = FaultRule(fault=Fault(fault), remaining=count, seconds=seconds, message=message)
-        with self._lock:
-            self._rules.append(rule)
-
-    def delay(self, seconds: float, count: int | None = 1) -> None:
-        """Answer the next ``count`` POSTs ``seconds`` late."""
-        self.next(Fault.DELAY, count, seconds=seconds)
+        name = fault.value if isinstance(fault, Fault) else Fault(fault).value
+        params: dict[str, Any] = {
+            key: value
+            for key, value in (("seconds", seconds), ("message", message))
+            if value is not None
+        }
+        return self.arm_named(name, count, **params)
 
     def http_500(self, count: int | None = 1) -> None:
         """Answer HTTP 500 with an HTML page."""
         self.next(Fault.HTTP_500, count)
 
-    def soap_fault(
-        self, message: str = "Server was unable to process request.", count: int | None = 1
-    ) -> None:
+    def soap_fault(self, message: str = _DEFAULT_MESSAGE, count: int | None = 1) -> None:
         """Answer HTTP 500 with a SOAP ``soap:Server`` Fault."""
         self.next(Fault.SOAP_FAULT, count, message=message)
-
-    def drop_connection(self, count: int | None = 1) -> None:
-        """Process, then close the connection without replying."""
-        self.next(Fault.DROP, count)
 
     def garbage(self, count: int | None = 1) -> None:
         """Process, then reply with malformed XML."""
@@ -85,27 +130,3 @@ class FaultInjector:
     def wrong_shape(self, count: int | None = 1) -> None:
         """Process, then reply with a well-formed but unexpected SOAP body."""
         self.next(Fault.WRONG_SHAPE, count)
-
-    def take(self) -> FaultRule | None:
-        """Consume one use of the oldest armed fault, or return None when none is armed."""
-        with self._lock:
-            if not self._rules:
-                return None
-            rule = self._rules[0]
-            if rule.remaining is not None:
-                if rule.remaining <= 1:
-                    self._rules.pop(0)
-                else:
-                    self._rules[0] = attrs.evolve(rule, remaining=rule.remaining - 1)
-            return rule
-
-    @property
-    def pending(self) -> list[FaultRule]:
-        """The armed faults, oldest first."""
-        with self._lock:
-            return list(self._rules)
-
-    def clear(self) -> None:
-        """Disarm every fault."""
-        with self._lock:
-            self._rules.clear()

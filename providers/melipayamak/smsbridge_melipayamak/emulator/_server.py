@@ -1,24 +1,19 @@
-"""The HTTP server: Send.asmx's SOAP 1.1 endpoint, its ``?wsdl`` and the admin endpoints."""
+"""The emulator: Send.asmx's SOAP 1.1 endpoint and its ``?wsdl``, on the test-server kit."""
 
 from __future__ import annotations
 
-import contextlib
 import re
-import socket
-import sys
-import threading
-import time
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Final, cast
-from urllib.parse import urlsplit
+from typing import Any, Final, Self
+from urllib.parse import quote
 from xml.sax.saxutils import quoteattr
 
+from smsbridge.testing.server import EmulatorServer, Operation, Reply, Request
+
 from . import _operations, _soap
-from ._admin import PREFIX, handle_admin
-from ._faults import Fault, FaultInjector, FaultRule
+from ._faults import XML, FaultInjector
 from ._soap import Call, SoapError
 from ._state import EmulatorState
 
@@ -28,188 +23,18 @@ SERVICE_PATH: Final = "/post/Send.asmx"
 _WSDL_PATH: Final = Path(__file__).resolve().parent.parent / "Send.wsdl"
 _WSDL_ADDRESS: Final = 'location="https://api.payamak-panel.com/post/Send.asmx"'
 _HOST: Final = re.compile(r"[A-Za-z0-9.\-]+(?::\d{1,5})?|\[[0-9A-Fa-f:.]+\](?::\d{1,5})?")
-_MAX_BODY: Final = 16 * 1024 * 1024
-_XML: Final = "text/xml; charset=utf-8"
-_JSON: Final = "application/json; charset=utf-8"
-_HTML_500: Final = (
-    b"<html><head><title>Runtime Error</title></head><body>"
-    b"<h1>Server Error in '/' Application.</h1><p>Runtime Error</p></body></html>"
-)
-_FULL: Final = _soap.envelope(
-    f'<SendSmsResponse xmlns="{_soap.TNS}"><SendSmsResult>1</SendSmsResult></SendSmsResponse>'
-)
-# A reply cut off mid-element, as when a proxy or a crashing worker truncates the stream.
-_GARBAGE: Final = _FULL[: _FULL.index(b"</SendSmsResult>")] + b"</Send"
-_WRONG_SHAPE: Final = _soap.envelope(
-    f'<UnexpectedResponse xmlns="{_soap.TNS}"><Result>1</Result></UnexpectedResponse>'
+_NOT_FOUND: Final = Reply.text(HTTPStatus.NOT_FOUND, "Not Found")
+_PAGE: Final = Reply(
+    body=b"<html><body>Send Web Service</body></html>", content_type="text/html; charset=utf-8"
 )
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"  # keep-alive: a benchmark reuses one connection
-    # Without this, Nagle's algorithm and the client's delayed ACK stall each reply ~40 ms.
-    disable_nagle_algorithm = True
-    server_version = "Microsoft-IIS/10.0 smsbridge-emulator"
-
-    @property
-    def _emulator(self) -> Emulator:
-        return cast("_Server", self.server).emulator
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Stay quiet: a library's test server must not write to stderr per request."""
-
-    def _reply(self, status: HTTPStatus, body: bytes, content_type: str) -> None:
-        head = (
-            f"HTTP/1.1 {status.value} {status.phrase}\r\n"
-            f"Content-Type: {content_type}\r\n"
-            f"Content-Length: {len(body)}\r\n"
-            f"Server: {self.server_version}\r\n"
-        )
-        if self.close_connection:
-            head += "Connection: close\r\n"
-        # One write: headers and body in separate segments is what triggers the Nagle stall.
-        self.wfile.write(head.encode("latin-1") + b"\r\n" + body)
-
-    def _read_body(self) -> bytes | None:
-        length = self.headers.get("Content-Length")
-        if length is None or not length.isdigit():
-            self.close_connection = True
-            self._reply(HTTPStatus.LENGTH_REQUIRED, b"Content-Length required", "text/plain")
-            return None
-        if int(length) > _MAX_BODY:
-            self.close_connection = True
-            self._reply(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, b"Request too large", "text/plain")
-            return None
-        return self.rfile.read(int(length))
-
-    def _route(self) -> tuple[str, str]:
-        parts = urlsplit(self.path)
-        return parts.path, parts.query
-
-    def do_GET(self) -> None:
-        """Serve ``?wsdl``, a tiny service page, or an admin endpoint."""
-        path, query = self._route()
-        if path.startswith(PREFIX):
-            self._admin("GET", path.removeprefix(PREFIX), b"")
-        elif path.lower() == SERVICE_PATH.lower() and query.lower() == "wsdl":
-            self._reply(HTTPStatus.OK, self._wsdl(), _XML)
-        elif path.lower() == SERVICE_PATH.lower():
-            self._reply(HTTPStatus.OK, b"<html><body>Send Web Service</body></html>", "text/html")
-        else:
-            self._reply(HTTPStatus.NOT_FOUND, b"Not Found", "text/plain")
-
-    def _wsdl(self) -> bytes:
-        host = self.headers.get("Host", "")
-        if not _HOST.fullmatch(host):
-            host = f"{self._emulator.host}:{self._emulator.port}"
-        location = f"location={quoteattr(f'http://{host}{SERVICE_PATH}')}"
-        return self._emulator.wsdl_template.replace(_WSDL_ADDRESS, location).encode()
-
-    def do_POST(self) -> None:
-        """Handle a SOAP call or an admin command."""
-        path, _ = self._route()
-        body = self._read_body()
-        if body is None:
-            return
-        if path.startswith(PREFIX):
-            self._admin("POST", path.removeprefix(PREFIX), body)
-        elif path.lower() == SERVICE_PATH.lower():
-            self._soap(body)
-        else:
-            self._reply(HTTPStatus.NOT_FOUND, b"Not Found", "text/plain")
-
-    def _admin(self, method: str, path: str, body: bytes) -> None:
-        emulator = self._emulator
-        status, payload = handle_admin(emulator.state, emulator.faults, method, path, body)
-        self._reply(status, payload, _JSON)
-
-    def _fault(self, message: str, code: str) -> None:
-        self._reply(HTTPStatus.INTERNAL_SERVER_ERROR, _soap.fault_envelope(message, code), _XML)
-
-    def _soap(self, body: bytes) -> None:
-        media_type = self.headers.get("Content-Type", "").split(";")[0].strip().lower()
-        if media_type != "text/xml":
-            # ASMX answers SOAP 1.1 only for text/xml; anything else is not this binding.
-            self._reply(HTTPStatus.UNSUPPORTED_MEDIA_TYPE, b"Unsupported Media Type", "text/plain")
-            return
-        state = self._emulator.state
-        try:
-            call = _soap.parse_call(body)
-            _operations.check(call, self.headers.get("SOAPAction"))
-        except SoapError as exc:
-            state.record_request("", 0, None)
-            self._fault(exc.message, exc.code)
-            return
-        rule = self._emulator.faults.take()
-        state.record_request(
-            call.operation,
-            _operations.recipient_count(call),
-            None if rule is None else rule.fault.value,
-        )
-        self._answer(call, rule)
-
-    def _answer(self, call: Call, rule: FaultRule | None) -> None:
-        fault = None if rule is None else rule.fault
-        if rule is not None and fault is Fault.DELAY:
-            time.sleep(rule.seconds)
-        if rule is not None and fault is Fault.HTTP_500:
-            self._reply(HTTPStatus.INTERNAL_SERVER_ERROR, _HTML_500, "text/html; charset=utf-8")
-            return
-        if rule is not None and fault is Fault.SOAP_FAULT:
-            self._fault(rule.message, "Server")
-            return
-        try:
-            response = _operations.dispatch(self._emulator.state, call)
-        except SoapError as exc:
-            self._fault(exc.message, exc.code)
-            return
-        except Exception as exc:  # any bug must still reach the client as a Fault
-            self._fault(f"Server was unable to process request. ---> {exc!r}", "Server")
-            return
-        if fault is Fault.DROP:
-            # The work is done and recorded; the client just never hears about it.
-            self.close_connection = True
-            return
-        if fault is Fault.GARBAGE:
-            response = _GARBAGE
-        elif fault is Fault.WRONG_SHAPE:
-            response = _WRONG_SHAPE
-        self._reply(HTTPStatus.OK, response, _XML)
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def __init__(self, address: tuple[str, int], emulator: Emulator) -> None:
-        self.emulator = emulator
-        self.connections: set[socket.socket] = set()
-        self.connections_lock = threading.Lock()
-        super().__init__(address, _Handler)
-
-    def process_request(self, request: Any, client_address: Any) -> None:
-        with self.connections_lock:
-            self.connections.add(request)
-        super().process_request(request, client_address)
-
-    def shutdown_request(self, request: Any) -> None:
-        with self.connections_lock:
-            self.connections.discard(request)
-        super().shutdown_request(request)
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        # A client hanging up mid-reply (timeouts, drop tests, stop()) is routine here.
-        if isinstance(sys.exc_info()[1], ConnectionError | TimeoutError):
-            return
-        super().handle_error(request, client_address)
-
-    def close_connections(self) -> None:
-        """Wake handler threads blocked on idle keep-alive connections so they exit."""
-        with self.connections_lock:
-            connections = list(self.connections)
-        for connection in connections:
-            # OSError: the client already closed it.
-            with contextlib.suppress(OSError):
-                connection.shutdown(socket.SHUT_RDWR)
+def _fault(message: str, code: str) -> Reply:
+    return Reply(
+        status=HTTPStatus.INTERNAL_SERVER_ERROR,
+        body=_soap.fault_envelope(message, code),
+        content_type=XML,
+    )
 
 
 class Emulator:
@@ -217,6 +42,9 @@ class Emulator:
 
     >>> with Emulator() as emulator:  # doctest: +SKIP
     ...     client = zeep.Client(emulator.wsdl_url)
+
+    ``state`` is the :class:`EmulatorState`, ``faults`` the :class:`FaultInjector`, and
+    ``server`` the kit's :class:`~smsbridge.testing.server.EmulatorServer` underneath.
     """
 
     def __init__(
@@ -224,19 +52,32 @@ class Emulator:
     ) -> None:
         self.state = EmulatorState.demo() if state is None else state
         self.faults = FaultInjector()
-        self.host = host
-        self.port = port
         self.wsdl_template = _WSDL_PATH.read_text(encoding="utf-8")
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
+        self.server = EmulatorServer(
+            self.state,
+            self._handle,
+            faults=self.faults,
+            admin={("GET", "accounts"): self._accounts},
+            host=host,
+            port=port,
+            server_header="Microsoft-IIS/10.0 smsbridge-emulator",
+            name="melipayamak-emulator",
+        )
+
+    @property
+    def host(self) -> str:
+        """The address it listens on."""
+        return self.server.host
+
+    @property
+    def port(self) -> int:
+        """The port; the real one once started with port 0."""
+        return self.server.port
 
     @property
     def url(self) -> str:
         """The SOAP endpoint, ``http://host:port/post/Send.asmx`` (valid once started)."""
-        if self._server is None:
-            msg = "the emulator is not running; call start() first"
-            raise RuntimeError(msg)
-        return f"http://{self.host}:{self.port}{SERVICE_PATH}"
+        return self.server.url(SERVICE_PATH)
 
     @property
     def wsdl_url(self) -> str:
@@ -246,36 +87,35 @@ class Emulator:
     @property
     def admin_url(self) -> str:
         """Base URL of the JSON admin endpoints."""
-        return f"http://{self.host}:{self.port}{PREFIX}"
+        return self.server.admin_url
 
-    def start(self) -> Emulator:
-        """Bind the socket and serve in a background thread; returns self."""
-        if self._server is not None:
-            return self
-        server = _Server((self.host, self.port), self)
-        self.port = server.server_address[1]
-        self._server = server
-        self._thread = threading.Thread(
-            target=server.serve_forever,
-            kwargs={"poll_interval": 0.05},
-            daemon=True,
-            name=f"melipayamak-emulator-{self.port}",
+    def provider_url(self, username: str | None = None, sender: str | None = None) -> str:
+        """A ``melipayamak://`` URL for an account (default: the first) against this emulator.
+
+        ``sender`` defaults to the account's first line in sorted order.
+        """
+        name = next(iter(self.state.accounts)) if username is None else username
+        account = self.state.accounts[name]
+        line = sender if sender is not None else min(account.lines, default=None)
+        query = "" if line is None else f"from={quote(line, safe='')}&"
+        return (
+            f"melipayamak://{quote(account.username, safe='')}:"
+            f"{quote(account.password, safe='')}@/?{query}endpoint={self.url}"
         )
-        self._thread.start()
+
+    def start(self) -> Self:
+        """Bind the socket and serve in a background thread; returns self.
+
+        :raises smsbridge.testing.server.PortInUseError: when the port is taken.
+        """
+        self.server.start()
         return self
 
     def stop(self) -> None:
         """Stop serving and close the listening socket and any idle connections."""
-        server, thread = self._server, self._thread
-        if server is None or thread is None:
-            return
-        server.shutdown()
-        server.server_close()
-        server.close_connections()
-        thread.join()
-        self._server = self._thread = None
+        self.server.stop()
 
-    def __enter__(self) -> Emulator:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(
@@ -285,3 +125,61 @@ class Emulator:
         tb: TracebackType | None,
     ) -> None:
         self.stop()
+
+    # -- the service ---------------------------------------------------------------------
+
+    def _handle(self, request: Request) -> Reply | Operation:
+        if request.path.lower() != SERVICE_PATH.lower():
+            return _NOT_FOUND
+        if request.method == "GET":
+            if request.query.lower() == "wsdl":
+                return Reply(body=self._wsdl(request), content_type=XML)
+            return _PAGE
+        if request.method != "POST":
+            return Reply.text(HTTPStatus.METHOD_NOT_ALLOWED, "Method Not Allowed")
+        if request.media_type != "text/xml":
+            # ASMX answers SOAP 1.1 only for text/xml; anything else is not this binding.
+            return Reply.text(HTTPStatus.UNSUPPORTED_MEDIA_TYPE, "Unsupported Media Type")
+        try:
+            call = _soap.parse_call(request.body)
+            _operations.check(call, request.header("SOAPAction"))
+        except SoapError as exc:
+            refusal = _fault(exc.message, exc.code)
+            return Operation(name="", run=lambda: refusal, faultable=False)
+        return Operation(
+            name=call.operation,
+            recipients=_operations.recipient_count(call),
+            run=lambda: self._run(call),
+        )
+
+    def _run(self, call: Call) -> Reply:
+        try:
+            response = _operations.dispatch(self.state, call)
+        except SoapError as exc:
+            return _fault(exc.message, exc.code)
+        except Exception as exc:  # any bug must still reach the client as a Fault
+            return _fault(f"Server was unable to process request. ---> {exc!r}", "Server")
+        return Reply(body=response, content_type=XML)
+
+    def _wsdl(self, request: Request) -> bytes:
+        host = request.header("Host") or ""
+        if not _HOST.fullmatch(host):
+            host = f"{self.host}:{self.port}"
+        location = f"location={quoteattr(f'http://{host}{SERVICE_PATH}')}"
+        return self.wsdl_template.replace(_WSDL_ADDRESS, location).encode()
+
+    def _accounts(self, _: Any) -> list[dict[str, Any]]:
+        """``GET /_emulator/accounts``: every account without its password."""
+        return [
+            {
+                "username": account.username,
+                "credit": account.credit,
+                "active": account.active,
+                "documents_complete": account.documents_complete,
+                "lines": sorted(account.lines),
+                "daily_limit": account.daily_limit,
+                "volume_limit": account.volume_limit,
+                "min_recipients": account.min_recipients,
+            }
+            for account in list(self.state.accounts.values())
+        ]

@@ -1,20 +1,21 @@
 """Accounts, sent messages and the rules that turn a SendSms request into a return code.
 
 Every code the emulator answers with comes from here, so a test sets up *state* (an inactive
-account, a filtered word, too little credit) instead of asking for a magic string.
+account, a filtered word, too little credit) instead of asking for a magic string. The clock
+and the request log come from the test-server kit (``smsbridge.testing.server``).
 """
 
 from __future__ import annotations
 
 import itertools
 import threading
-import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Final
 
 import attrs
 
 from smsbridge.segments import count_segments
+from smsbridge.testing.server import RequestRecord, ServiceState
 
 from ._rules import LINK, DeliveryCode, SendCode, normalise_mobile
 
@@ -63,16 +64,6 @@ class SentMessage:
 
 
 @attrs.frozen(kw_only=True)
-class RequestRecord:
-    """One SOAP POST as it arrived, whatever happened to it afterwards."""
-
-    operation: str
-    recipients: int
-    fault: str | None
-    at: float
-
-
-@attrs.frozen(kw_only=True)
 class SendOutcome:
     """SendSms result: the code, and per recipient an id and a status byte (0 sent, 1 not)."""
 
@@ -88,8 +79,12 @@ def _accounts(value: Mapping[str, Account] | Iterable[Account]) -> dict[str, Acc
 
 
 @attrs.define(kw_only=True)
-class EmulatorState:
-    """Everything the emulator knows; all methods are safe to call from several threads."""
+class EmulatorState(ServiceState):
+    """Everything the emulator knows; all methods are safe to call from several threads.
+
+    ``clock`` (any callable giving epoch seconds; wrapped in the kit's ``Clock``) is the
+    emulator's time, moved on by :meth:`advance`; ``requests`` is the kit's request log.
+    """
 
     accounts: dict[str, Account] = attrs.field(factory=dict, converter=_accounts)
     public_lines: set[str] = attrs.field(factory=set, converter=_strings)
@@ -97,13 +92,10 @@ class EmulatorState:
     maintenance: bool = False
     price_per_part: float = 1.0
     opt_out_text: str = "لغو11"
-    clock: Callable[[], float] = time.time
     delivery_delay: float = 2.0
     unreachable: set[str] = attrs.field(factory=set, converter=_strings)
     """Recipients (any spelling) whose messages end as NOT_DELIVERED."""
     sent: list[SentMessage] = attrs.field(factory=list, init=False)
-    requests: list[RequestRecord] = attrs.field(factory=list, init=False)
-    time_offset: float = attrs.field(default=0.0, init=False)
     _by_id: dict[int, SentMessage] = attrs.field(factory=dict, init=False, repr=False)
     _daily: dict[tuple[str, int], int] = attrs.field(factory=dict, init=False, repr=False)
     # Never reset, so ids stay unique for the life of the state even across reset().
@@ -129,14 +121,10 @@ class EmulatorState:
             delivery_delay=2.0,
         )
 
-    def now(self) -> float:
-        """The emulator's time: ``clock()`` plus whatever :meth:`advance` added."""
-        return self.clock() + self.time_offset
-
-    def advance(self, seconds: float) -> None:
-        """Move the emulator's time forward, e.g. to let deliveries complete."""
-        with self._lock:
-            self.time_offset += seconds
+    @property
+    def time_offset(self) -> float:
+        """Seconds :meth:`advance` has added to ``clock``."""
+        return self.clock.offset
 
     def add_account(self, account: Account) -> None:
         """Add or replace an account."""
@@ -279,30 +267,26 @@ class EmulatorState:
         with self._lock:
             return int(self._status(self._by_id.get(number), self._unreachable()))
 
-    def record_request(self, operation: str, recipients: int, fault: str | None) -> None:
-        """Remember that a request arrived (tests count what went on the wire)."""
-        with self._lock:
-            self.requests.append(
-                RequestRecord(
-                    operation=operation, recipients=recipients, fault=fault, at=self.now()
-                )
-            )
-
     def sent_to(self, number: str) -> list[SentMessage]:
         """Messages accepted for ``number`` (any spelling of an Iranian mobile)."""
         target = normalise_mobile(number) or number
         with self._lock:
             return [message for message in self.sent if message.recipient == target]
 
-    def snapshot(self) -> tuple[list[SentMessage], list[RequestRecord]]:
-        """Copies of the sent messages and request log, taken under the lock."""
+    def sent_messages(self) -> list[SentMessage]:
+        """A copy of the sent messages, taken under the lock (``GET /_emulator/sent``)."""
         with self._lock:
-            return list(self.sent), list(self.requests)
+            return list(self.sent)
+
+    def snapshot(self) -> tuple[list[SentMessage], list[RequestRecord]]:
+        """Copies of the sent messages and request log."""
+        return self.sent_messages(), self.log.records
 
     def reset(self) -> None:
-        """Forget sent messages, requests and daily counts; accounts and credit are kept."""
+        """Forget sent messages, requests and daily counts; accounts, credit and time are
+        kept."""
         with self._lock:
+            super().reset()
             self.sent.clear()
-            self.requests.clear()
             self._by_id.clear()
             self._daily.clear()
