@@ -54,6 +54,12 @@ def _entry_points() -> tuple[tuple[str, str, importlib.metadata.EntryPoint], ...
     return tuple(found)
 
 
+def _shown(plugin: object) -> str:
+    """A plugin object by its type, the way its author knows it."""
+    kind = plugin if isinstance(plugin, type) else type(plugin)
+    return f"{kind.__module__}.{kind.__qualname__}"
+
+
 def _load_failed(name: str, dist: str, error: BaseException) -> ConfigurationError:
     return ConfigurationError(
         f"the smsbridge plugin {name!r} (from {dist}) failed to load: "
@@ -90,14 +96,24 @@ class PluginHost:
                 except Exception as error:
                     raise _load_failed(name, dist, error) from None
         for plugin in plugins:
-            pm.register(plugin)
+            try:
+                pm.register(plugin)
+            except pluggy.PluginValidationError as error:
+                raise ConfigurationError(
+                    f"the plugin {_shown(plugin)} passed to the client is invalid: {error}"
+                ) from None
         try:
             # Refuses hook implementations whose names match no spec (a misspelled hook).
             pm.check_pending()
         except pluggy.PluginValidationError as error:
+            name = pm.get_name(error.plugin)
+            if error.plugin in plugins:  # passed in code: there is no entry point to block
+                raise ConfigurationError(
+                    f"the plugin {_shown(error.plugin)} passed to the client is invalid: {error}"
+                ) from None
             raise ConfigurationError(
-                f"the smsbridge plugin {pm.get_name(error.plugin)!r} is invalid: {error}. "
-                f"Skip it with SMSBRIDGE_BLOCKED_PLUGINS={pm.get_name(error.plugin)}"
+                f"the smsbridge plugin {name!r} is invalid: {error}. "
+                f"Skip it with SMSBRIDGE_BLOCKED_PLUGINS={name}"
             ) from None
         self.pm = pm
         self._providers: dict[str, type[BaseProvider]] | None = None

@@ -55,8 +55,19 @@ if TYPE_CHECKING:
 
 __all__ = ["BulkProgress", "BulkSummary", "run_bulk"]
 
-_CHUNK: Final = 5000
-"""Recipients read and enqueued per transaction."""
+_CHUNK: Final = 2000
+"""Recipients read and enqueued per transaction, once under way."""
+_FIRST_CHUNK: Final = 200
+"""The first chunk is small, so the first request goes out within milliseconds."""
+
+
+def _chunk_sizes() -> Iterator[int]:
+    size = _FIRST_CHUNK
+    while True:
+        yield size
+        size = min(size * 4, _CHUNK)
+
+
 _PREFETCH: Final = 2000
 _T = TypeVar("_T")
 
@@ -176,7 +187,8 @@ class _Source:
         position = int(state.get("rows", 0))
         if self.file is not None:
             entries = self.file.entries(int(state.get("offset", 0)), int(state.get("line", 1)))
-            while chunk := list(itertools.islice(entries, _CHUNK)):
+            sizes = _chunk_sizes()
+            while chunk := list(itertools.islice(entries, next(sizes))):
                 rows = []
                 for raw, line, _ in chunk:
                     number, reason = check_number(raw, region, landlines=landlines)
@@ -196,7 +208,8 @@ class _Source:
         values = (
             itertools.islice(iter(self.values), position, None) if position else iter(self.values)
         )
-        while chunk_values := list(itertools.islice(values, _CHUNK)):
+        sizes = _chunk_sizes()
+        while chunk_values := list(itertools.islice(values, next(sizes))):
             rows = []
             for raw in chunk_values:
                 text = _value(raw)
@@ -256,15 +269,19 @@ class _JournalPort:
 
     async def take_off(
         self, flying: list[int], settled: list[tuple[int, RecipientResult, str | None]]
-    ) -> None:
-        """Commit ``flying`` as in flight (and pre-I/O outcomes) before the request is written."""
+    ) -> int | None:
+        """Commit ``flying`` as in flight (and pre-I/O outcomes) before the request is written;
+        returns the flight to land with :meth:`complete`."""
         future = self._submit("take_off", (flying, settled), wait=True)
         assert future is not None  # noqa: S101
-        await future
+        flight: int | None = await future
+        return flight
 
-    def complete(self, outcomes: list[tuple[int, RecipientResult, str | None]]) -> None:
-        """Queue outcomes for the next commit."""
-        self._submit("complete", outcomes, wait=False)
+    def complete(
+        self, outcomes: list[tuple[int, RecipientResult, str | None]], flight: int | None
+    ) -> None:
+        """Queue outcomes (and the landing of their flight) for the next commit."""
+        self._submit("complete", (outcomes, flight), wait=False)
 
     async def enqueue(
         self, rows: list[tuple[int, str, str | None, str | None, str | None]], state: dict[str, Any]
@@ -282,37 +299,49 @@ class _JournalPort:
     async def _drain(self) -> None:
         loop = asyncio.get_running_loop()
         while self._ops:
-            ops, self._ops = self._ops, []
+            # Requests about to go out wait for their commit; a chunk of input rows does not
+            # keep them waiting: it gets a transaction of its own, after theirs.
+            urgent = [op for op in self._ops if op[0] != "enqueue"]
+            ops = urgent or self._ops[:1]
+            self._ops = [op for op in self._ops if op not in ops] if urgent else self._ops[1:]
             try:
-                await loop.run_in_executor(self._pool, self._apply, ops)
+                results = await loop.run_in_executor(self._pool, self._apply, ops)
             except BaseException as error:
                 for _, _, future in ops:
                     if future is not None and not future.done():
                         future.set_exception(error)
                 raise
-            for _, _, future in ops:
+            for (_, _, future), result in zip(ops, results, strict=True):
                 if future is not None and not future.done():
-                    future.set_result(None)
+                    future.set_result(result)
 
-    def _apply(self, ops: list[tuple[str, Any, asyncio.Future[Any] | None]]) -> None:
+    def _apply(self, ops: list[tuple[str, Any, asyncio.Future[Any] | None]]) -> list[Any]:
         """One transaction for every queued write; then the report lines for what it holds."""
         store = self.store
+        reporting = self.report is not None
         lines: list[JournalRow] = []
+        results: list[Any] = []
         with store.transaction():
             for kind, payload, _ in ops:
                 if kind == "take_off":
                     flying, settled = payload
-                    store.mark_in_flight(flying)
+                    results.append(store.mark_in_flight(flying) if flying else None)
                     store.write_outcomes(settled, attempted=False)
-                    lines.extend(_report_row(p, r, provider) for p, r, provider in settled)
+                    if reporting:
+                        lines.extend(_report_row(p, r, provider) for p, r, provider in settled)
                 elif kind == "complete":
-                    store.write_outcomes(payload, attempted=True)
-                    lines.extend(_report_row(p, r, provider) for p, r, provider in payload)
+                    outcomes, flight = payload
+                    store.write_outcomes(outcomes, attempted=True, flight=flight)
+                    results.append(None)
+                    if reporting:
+                        lines.extend(_report_row(p, r, provider) for p, r, provider in outcomes)
                 else:
                     rows, state = payload
                     lines.extend(store.enqueue(rows, state))
+                    results.append(None)
         if self.report is not None and lines:
             self.report.write(lines)
+        return results
 
     def close(self) -> None:
         self._pool.shutdown(wait=True)
@@ -367,7 +396,8 @@ class _Campaign:
         self.enqueue_done = asyncio.Event()
         self.new_rows = asyncio.Event()
         self._buffer: deque[tuple[int, str]] = deque()
-        self._after = -1
+        self.after = -1
+        """The last position read from the journal; on resume, just before the first pending."""
         self._taking = asyncio.Lock()
         self._indexes = itertools.count()
 
@@ -380,9 +410,9 @@ class _Campaign:
                         self._buffer.popleft() for _ in range(min(self.size, len(self._buffer)))
                     ]
                 self.new_rows.clear()
-                rows = await self.port.call(self.port.store.next_pending, self._after, _PREFETCH)
+                rows = await self.port.call(self.port.store.next_pending, self.after, _PREFETCH)
                 if rows:
-                    self._after = rows[-1][0]
+                    self.after = rows[-1][0]
                     self._buffer.extend(rows)
                     continue
                 if self.enqueue_done.is_set():
@@ -438,14 +468,15 @@ class _Campaign:
                         results[i] = result
                     await self.port.take_off([], settled)
                 else:
-                    await self.port.take_off([positions[i] for i in going], settled)
+                    flight = await self.port.take_off([positions[i] for i in going], settled)
                     if self.first_request is None:
                         self.first_request = time.perf_counter() - self.started
                     sent = await engine.dispatcher.acarry(
                         batch, request, next(self._indexes), quiet=True
                     )
                     self.port.complete(
-                        [(positions[i], r, name) for i, r in zip(going, sent, strict=True)]
+                        [(positions[i], r, name) for i, r in zip(going, sent, strict=True)],
+                        flight,
                     )
                     for i, result in zip(going, sent, strict=True):
                         results[i] = result
@@ -554,6 +585,9 @@ def _open(
             store.requeue_retryable()
             if resend_unknown:
                 store.requeue_unknown()
+            state_after = store.first_pending()
+        else:
+            state_after = -1
         writer = None
         if real_report is not None:
             store.add_report_path(real_report)
@@ -563,6 +597,7 @@ def _open(
             while chunk := list(itertools.islice(final, 1000)):
                 writer.write(chunk)
         state = store.source_state() or source.empty_state()
+        state["after"] = state_after
         return store, resumed, lost, state, writer
     except BaseException:
         store.close()
@@ -614,38 +649,54 @@ async def run_bulk(
     finally:
         opener.shutdown()
     port = _JournalPort(store, given_writer or writer)
+    first_request: float | None = None
     try:
-        counts = await port.call(store.progress_counts)
-        campaign = _Campaign(
-            engine=engine,
-            message=message,
-            port=port,
-            pacer=RequestPacer(rate_limit) if rate_limit is not None else engine.pacer,
-            on_progress=on_progress,
-            counts=counts,
-            started=started,
-        )
-        log.info(
-            "sms_bulk_started",
-            provider=engine.name,
-            recipients=campaign.total,
-            already_done=campaign.done,
-            resumed=resumed,
-            lost_in_flight=lost,
-        )
-        await _send_all(
-            campaign,
-            source,
-            state,
-            skip_invalid=skip_invalid,
-            discard=store.created and not resumed,
-            path=path,
-        )
+        finished = await port.call(store.finished) if state.get("done") else None
+        if finished is not None:
+            # A campaign that already finished, run again: nothing to send, and its counts
+            # were kept when it finished, so no full scan is needed.
+            totals, reasons = finished
+            log.info(
+                "sms_bulk_started",
+                provider=engine.name,
+                recipients=totals.total,
+                already_done=totals.total,
+                resumed=resumed,
+                lost_in_flight=lost,
+            )
+        else:
+            counts = await port.call(store.progress_counts)
+            campaign = _Campaign(
+                engine=engine,
+                message=message,
+                port=port,
+                pacer=RequestPacer(rate_limit) if rate_limit is not None else engine.pacer,
+                on_progress=on_progress,
+                counts=counts,
+                started=started,
+            )
+            campaign.after = int(state.get("after", -1))
+            log.info(
+                "sms_bulk_started",
+                provider=engine.name,
+                recipients=campaign.total,
+                already_done=campaign.done,
+                resumed=resumed,
+                lost_in_flight=lost,
+            )
+            await _send_all(
+                campaign,
+                source,
+                state,
+                skip_invalid=skip_invalid,
+                discard=store.created and not resumed,
+                path=path,
+            )
+            first_request = campaign.first_request
+            totals, reasons = await port.call(store.mark_finished)
         if port.report is not None:
             duplicates = await port.call(lambda: list(store.duplicates()))
             await port.call(port.report.write, duplicates)
-        totals = await port.call(store.totals)
-        reasons = await port.call(store.reasons)
     finally:
         await asyncio.shield(port.call(_close, port, writer))
         port.close()
@@ -669,7 +720,7 @@ async def run_bulk(
         lost_in_flight=lost,
         journal=None if scratch is not None else path,
         reasons=reasons,
-        first_request=campaign.first_request,
+        first_request=first_request,
     )
 
 

@@ -169,7 +169,7 @@ class BatchTimer:
         self.failure_level = logging.INFO if quiet else logging.WARNING
 
     def done(self, results: Sequence[RecipientResult]) -> None:
-        if not log.enabled(min(self.failure_level, logging.INFO)):
+        if not log.enabled(max(self.failure_level, logging.INFO)):
             return
         counts = {status.value: 0 for status in SendStatus}
         for result in results:

@@ -16,12 +16,16 @@ def check_deliveries(engine: Engine, journal: SqliteJournal, *, chunk: int = 500
     """Ask the provider for the delivery status of every accepted message; store and count them.
 
     Rows of unknown outcome have no message id (it was in the lost reply), so they stay listed
-    by :meth:`Journal.unknown` for a person to decide on.
+    by ``smsbridge journal FILE --unknown`` for a person to decide on.
 
     :raises ConfigurationError: when the provider does not report delivery status.
     """
-    ids = (message_id for _, message_id in journal.accepted_ids())
-    while batch := list(itertools.islice(ids, chunk)):
-        reports = engine.delivery_status(batch)
-        journal.record_delivery((report.message_id, report.status.value) for report in reports)
+    rows = journal.accepted_ids()
+    while batch := list(itertools.islice(rows, chunk)):
+        reports = engine.delivery_status([message_id for _, message_id in batch])
+        # One report per id asked, in order: each goes back to its row by position.
+        journal.record_delivery(
+            (position, report.status.value)
+            for (position, _), report in zip(batch, reports, strict=True)
+        )
     return journal.delivery_counts()

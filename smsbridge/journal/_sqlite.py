@@ -21,14 +21,14 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, Final
 
-from smsbridge._models import DeliveryStatus, RecipientResult
+from smsbridge._models import DeliveryStatus, RecipientResult, SendStatus
 from smsbridge.exceptions import ConfigurationError, ErrorCategory, JournalError
 from smsbridge.journal._model import CampaignIdentity, JournalRow, JournalTotals, RowState
 
 __all__ = ["SqliteJournal"]
 
 APPLICATION_ID: Final = 0x534D5342  # "SMSB": marks the file as a smsbridge journal
-SCHEMA_VERSION: Final = 2
+SCHEMA_VERSION: Final = 3
 _HEADER: Final = b"SQLite format 3\x00"
 
 _CODES: Final = {
@@ -64,9 +64,10 @@ CREATE TABLE recipients (
     origin TEXT
 );
 CREATE TABLE numbers (number INTEGER PRIMARY KEY, position INTEGER NOT NULL);
-CREATE INDEX active ON recipients(position) WHERE state IN ({PENDING}, {IN_FLIGHT});
+CREATE TABLE flights (id INTEGER PRIMARY KEY, positions TEXT NOT NULL);
 CREATE INDEX duplicates ON recipients(duplicate_of) WHERE state = {DUPLICATE};
-CREATE INDEX accepted_ids ON recipients(message_id) WHERE state = {ACCEPTED};
+CREATE INDEX retryable ON recipients(position) WHERE retryable = 1;
+CREATE INDEX unknown ON recipients(position) WHERE state = {UNKNOWN};
 """
 
 _COLUMNS: Final = (
@@ -77,6 +78,38 @@ _COLUMNS: Final = (
     "COALESCE(r.error, f.error), r.duplicate_of, COALESCE(r.delivery, f.delivery), "
     "COALESCE(r.provider, f.provider), COALESCE(f.attempts, r.attempts), r.origin"
 )
+
+
+_STATUS_CODES: Final = {
+    SendStatus.ACCEPTED: ACCEPTED,
+    SendStatus.REJECTED: REJECTED,
+    SendStatus.UNKNOWN: UNKNOWN,
+}
+
+
+def attrs_dict(totals: JournalTotals) -> dict[str, int]:
+    """The totals as a plain mapping (stored in the finished marker)."""
+    return {
+        "total": totals.total,
+        "accepted": totals.accepted,
+        "rejected": totals.rejected,
+        "unknown": totals.unknown,
+        "pending": totals.pending,
+        "segments": totals.segments,
+    }
+
+
+def _flying(row: JournalRow, state: RowState) -> JournalRow:
+    import attrs
+
+    if state is RowState.UNKNOWN:
+        return attrs.evolve(
+            row,
+            state=state,
+            category=ErrorCategory.OUTCOME_UNKNOWN,
+            error="the send was interrupted while this request was in flight",
+        )
+    return attrs.evolve(row, state=state)
 
 
 def _row(values: Sequence[Any], *, in_flight_is_unknown: bool) -> JournalRow:
@@ -359,52 +392,45 @@ class SqliteJournal:
         duplicate of its first position. Returns the rows that are final already (invalid
         recipients)."""
         db = self._db
-        records: list[tuple[object, ...]] = []
         final: list[JournalRow] = []
-        numbers: list[tuple[int, int]] = []
+        records: list[tuple[object, ...]] = []
         for position, raw, number, reason, origin in rows:
             if number is None:
-                category = ErrorCategory.INVALID_RECIPIENT
-                records.append((position, raw, None, REJECTED, category.value, reason, origin))
+                records.append((position, None, raw, reason, origin))
                 final.append(
                     JournalRow(
                         position=position,
                         raw=raw,
                         recipient=None,
                         state=RowState.REJECTED,
-                        category=category,
+                        category=ErrorCategory.INVALID_RECIPIENT,
                         error=reason,
                         origin=origin,
                     )
                 )
             else:
-                shown = None if raw == number else raw
-                records.append((position, shown, number, PENDING, None, None, None))
-                numbers.append((int(number[1:]), position))
-        db.executemany(
+                records.append((position, int(number[1:]), raw, None, None))
+        # One pass from Python into a temporary table; the rest (rows, the deduplication
+        # index, marking duplicates) happens inside SQLite, set at a time.
+        db.execute(
+            "CREATE TEMP TABLE IF NOT EXISTS chunk "
+            "(position INTEGER, number INTEGER, raw TEXT, reason TEXT, origin TEXT)"
+        )
+        db.execute("DELETE FROM chunk")
+        db.executemany("INSERT INTO chunk VALUES (?, ?, ?, ?, ?)", records)
+        db.execute(
             "INSERT OR IGNORE INTO recipients "
             "(position, raw, recipient, state, category, error, origin) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?)",
-            records,
+            "SELECT position, "
+            "CASE WHEN number IS NULL OR raw != '+' || number THEN raw END, "
+            "CASE WHEN number IS NOT NULL THEN '+' || number END, "
+            f"CASE WHEN number IS NULL THEN {REJECTED} ELSE {PENDING} END, "
+            f"CASE WHEN number IS NULL THEN '{ErrorCategory.INVALID_RECIPIENT.value}' END, "
+            "reason, origin FROM chunk"
         )
-        if numbers:
-            self._deduplicate(numbers)
-        self._set_meta({"source": json.dumps(source)})
-        return final
-
-    def _deduplicate(self, numbers: list[tuple[int, int]]) -> None:
-        """Mark rows whose number an earlier position holds as duplicates of it.
-
-        The chunk goes through a temporary table so the index work happens in SQLite, sorted,
-        instead of one lookup per number from Python.
-        """
-        db = self._db
-        db.execute("CREATE TEMP TABLE IF NOT EXISTS chunk (number INTEGER, position INTEGER)")
-        db.execute("DELETE FROM chunk")
-        db.executemany("INSERT INTO chunk VALUES (?, ?)", numbers)
         db.execute(
-            "INSERT INTO numbers SELECT number, MIN(position) FROM chunk GROUP BY number "
-            "ORDER BY number ON CONFLICT DO NOTHING"
+            "INSERT INTO numbers SELECT number, MIN(position) FROM chunk "
+            "WHERE number IS NOT NULL GROUP BY number ORDER BY number ON CONFLICT DO NOTHING"
         )
         db.execute(
             f"UPDATE recipients SET state = {DUPLICATE}, duplicate_of = d.first FROM ("
@@ -412,6 +438,8 @@ class SqliteJournal:
             "JOIN numbers n ON n.number = c.number WHERE n.position != c.position) AS d "
             "WHERE recipients.position = d.position"
         )
+        self._set_meta({"source": json.dumps(source)})
+        return final
 
     def finish_enqueue(self, source: dict[str, Any]) -> None:
         """Record that every input recipient has a row (inside a :meth:`transaction`)."""
@@ -423,6 +451,16 @@ class SqliteJournal:
 
     # -- resuming -------------------------------------------------------------------------------
 
+    def _flights(self) -> list[tuple[int, list[int]]]:
+        return [
+            (int(flight), [int(p) for p in positions.split(",") if p])
+            for flight, positions in self._db.execute("SELECT id, positions FROM flights")
+        ]
+
+    def in_flight(self) -> set[int]:
+        """Positions whose request was being written (or awaited) when last looked at."""
+        return {position for _, positions in self._flights() for position in positions}
+
     def recover(self) -> int:
         """In-flight rows (a run stopped mid-request) become unknown; returns how many.
 
@@ -430,18 +468,26 @@ class SqliteJournal:
         interruption can report what the interruption cost even when the interrupted run
         already settled its rows.
         """
+        lost = 0
         with self.transaction():
-            cursor = self._db.execute(
-                f"UPDATE recipients SET state = {UNKNOWN}, category = ?, error = ? "
-                f"WHERE state = {IN_FLIGHT}",
-                (
-                    ErrorCategory.OUTCOME_UNKNOWN.value,
-                    "the send was interrupted while this request was in flight",
-                ),
-            )
-            lost = int(cursor.rowcount)
+            for flight, positions in self._flights():
+                for start in range(0, len(positions), 500):
+                    chunk = positions[start : start + 500]
+                    marks = ",".join("?" * len(chunk))
+                    cursor = self._db.execute(
+                        f"UPDATE recipients SET state = {UNKNOWN}, category = ?, error = ? "
+                        f"WHERE state = {PENDING} AND position IN ({marks})",
+                        (
+                            ErrorCategory.OUTCOME_UNKNOWN.value,
+                            "the send was interrupted while this request was in flight",
+                            *chunk,
+                        ),
+                    )
+                    lost += int(cursor.rowcount)
+                self._db.execute("DELETE FROM flights WHERE id = ?", (flight,))
             if lost:
                 self._set_meta({"lost": str(int(self.meta("lost") or 0) + lost)})
+                self._unfinish()
         return lost
 
     def take_lost(self) -> int:
@@ -454,99 +500,163 @@ class SqliteJournal:
 
     def requeue_retryable(self) -> int:
         """Rejections that may succeed unchanged (nothing went out) become pending again."""
-        cursor = self._db.execute(
-            f"UPDATE recipients SET state = {PENDING}, category = NULL, provider_code = NULL, "
-            f"error = NULL, retryable = 0 WHERE state = {REJECTED} AND retryable = 1"
-        )
+        with self.transaction():
+            cursor = self._db.execute(
+                f"UPDATE recipients SET state = {PENDING}, category = NULL, "
+                "provider_code = NULL, error = NULL, retryable = 0 "
+                f"WHERE retryable = 1 AND state = {REJECTED}"
+            )
+            if cursor.rowcount:
+                self._unfinish()
         return int(cursor.rowcount)
 
     def requeue_unknown(self) -> int:
         """Unknown rows become pending again: the caller decided to re-send them."""
-        cursor = self._db.execute(
-            f"UPDATE recipients SET state = {PENDING}, category = NULL, provider_code = NULL, "
-            f"error = NULL WHERE state = {UNKNOWN}"
-        )
+        with self.transaction():
+            cursor = self._db.execute(
+                f"UPDATE recipients SET state = {PENDING}, category = NULL, provider_code = NULL, "
+                f"error = NULL WHERE state = {UNKNOWN}"
+            )
+            if cursor.rowcount:
+                self._unfinish()
         return int(cursor.rowcount)
 
+    # -- the finished marker --------------------------------------------------------------------
+
+    def _unfinish(self) -> None:
+        self._db.execute("DELETE FROM meta WHERE key = 'finished'")
+
+    def finished(self) -> tuple[JournalTotals, dict[str, int]] | None:
+        """Totals and reasons stored when the campaign last finished with nothing left to send;
+        None when there is something to do (or it never finished)."""
+        raw = self.meta("finished")
+        if raw is None:
+            return None
+        data = json.loads(raw)
+        return JournalTotals(**data["totals"]), dict(data["reasons"])
+
+    def mark_finished(self) -> tuple[JournalTotals, dict[str, int]]:
+        """Count the campaign and, if nothing is left to send, remember the counts, so a later
+        run of a finished campaign needs no full scan."""
+        totals, reasons = self.totals(), self.reasons()
+        if totals.pending == 0 and self.enqueued and not self.in_flight():
+            with self.transaction():
+                self._set_meta(
+                    {"finished": json.dumps({"totals": attrs_dict(totals), "reasons": reasons})}
+                )
+        return totals, reasons
+
     # -- dispatching ----------------------------------------------------------------------------
+
+    def first_pending(self) -> int:
+        """The position before the first pending row (where a run starts reading)."""
+        row = self._db.execute(
+            f"SELECT MIN(position) FROM recipients WHERE state = {PENDING}"
+        ).fetchone()
+        return -1 if row[0] is None else int(row[0]) - 1
 
     def next_pending(self, after: int, limit: int) -> list[tuple[int, str]]:
         """Up to ``limit`` pending rows after position ``after``, as ``(position, E.164)``."""
         return [
             (int(position), str(number))
             for position, number in self._db.execute(
-                f"SELECT position, recipient FROM recipients WHERE state = {PENDING} "
-                "AND position > ? ORDER BY position LIMIT ?",
+                "SELECT position, recipient FROM recipients WHERE position > ? "
+                f"AND state = {PENDING} ORDER BY position LIMIT ?",
                 (after, limit),
             )
         ]
 
-    def _outcome_records(
-        self, outcomes: Iterable[tuple[int, RecipientResult, str | None]]
-    ) -> list[tuple[object, ...]]:
-        records = []
-        for position, result, provider in outcomes:
-            error = result.error
-            records.append(
-                (
-                    _CODES[RowState(result.status.value)],
-                    result.message_id,
-                    result.segments,
-                    None if error is None else error.category.value,
-                    None
-                    if error is None or error.provider_code is None
-                    else str(error.provider_code),
-                    None if error is None else error.message,
-                    int(error is not None and error.retryable),
-                    provider,
-                    position,
-                )
-            )
-        return records
-
-    _UPDATE: Final = (
+    _ACCEPTED_MANY: Final = (
+        f"UPDATE recipients SET state = {ACCEPTED}, message_id = o.value ->> 1, "
+        "segments = o.value ->> 2, provider = o.value ->> 3, "
+        "attempts = attempts + (o.value ->> 4) FROM json_each(?) AS o "
+        "WHERE recipients.position = o.value ->> 0"
+    )
+    _FAILED: Final = (
         "UPDATE recipients SET state = ?, message_id = ?, segments = ?, category = ?, "
         "provider_code = ?, error = ?, retryable = ?, provider = ?, attempts = attempts + ? "
         "WHERE position = ?"
     )
 
-    def mark_in_flight(self, positions: Sequence[int]) -> None:
-        """Mark rows in flight (inside a :meth:`transaction` committed before the request is
-        written: that ordering is what makes a resume safe)."""
-        self._db.executemany(
-            f"UPDATE recipients SET state = {IN_FLIGHT} WHERE position = ?",
-            [(position,) for position in positions],
-        )
-
     def write_outcomes(
-        self, outcomes: Iterable[tuple[int, RecipientResult, str | None]], *, attempted: bool
+        self,
+        outcomes: Iterable[tuple[int, RecipientResult, str | None]],
+        *,
+        attempted: bool,
+        flight: int | None = None,
     ) -> None:
-        """Write ``(position, result, provider)`` outcomes (inside a :meth:`transaction`);
-        ``attempted`` counts a provider request for each."""
+        """Write ``(position, result, provider)`` outcomes and land ``flight`` (inside a
+        :meth:`transaction`); ``attempted`` counts a provider request for each."""
         added = 1 if attempted else 0
-        records = [(*record[:-1], added, record[-1]) for record in self._outcome_records(outcomes)]
-        self._db.executemany(self._UPDATE, records)
+        accepted: list[tuple[object, ...]] = []
+        failed: list[tuple[object, ...]] = []
+        for position, result, provider in outcomes:
+            error = result.error
+            if error is None and result.status is SendStatus.ACCEPTED:
+                # The common case, with the fewest columns to bind: one per campaign recipient.
+                accepted.append((position, result.message_id, result.segments, provider, added))
+                continue
+            code = None if error is None else error.provider_code
+            failed.append(
+                (
+                    _STATUS_CODES[result.status],
+                    result.message_id,
+                    result.segments,
+                    None if error is None else error.category.value,
+                    None if code is None else str(code),
+                    None if error is None else error.message,
+                    int(error is not None and error.retryable),
+                    provider,
+                    added,
+                    position,
+                )
+            )
+        if accepted:
+            # One JSON text instead of a statement per row: one call, which SQLite works
+            # through without the interpreter lock (the event loop runs meanwhile).
+            self._db.execute(self._ACCEPTED_MANY, (json.dumps(accepted, ensure_ascii=False),))
+        if failed:
+            self._db.executemany(self._FAILED, failed)
+        if flight is not None:
+            self._db.execute("DELETE FROM flights WHERE id = ?", (flight,))
+
+    def mark_in_flight(self, positions: Sequence[int]) -> int:
+        """Record a request about to be written, returning its flight id (inside a
+        :meth:`transaction` committed before the request is written: that ordering is what
+        makes a resume safe). One row per request, not per recipient."""
+        cursor = self._db.execute(
+            "INSERT INTO flights (positions) VALUES (?)", (",".join(map(str, positions)),)
+        )
+        return int(cursor.lastrowid or 0)
 
     # -- reading --------------------------------------------------------------------------------
 
     def _rows(self, where: str, params: Sequence[object] = ()) -> Iterator[JournalRow]:
-        unknown_in_flight = self.read_only and not self.locked_by_another
+        flying = self.in_flight()
+        shown = (
+            RowState.UNKNOWN
+            if self.read_only and not self.locked_by_another
+            else RowState.IN_FLIGHT
+        )
         query = (
             f"SELECT {_COLUMNS} FROM recipients r "
             f"LEFT JOIN recipients f ON f.position = r.duplicate_of {where} ORDER BY r.position"
         )
         for values in self._db.execute(query, params):
-            yield _row(values, in_flight_is_unknown=unknown_in_flight)
+            row = _row(values, in_flight_is_unknown=False)
+            if flying and row.state is RowState.PENDING and row.position in flying:
+                row = _flying(row, shown)
+            yield row
 
     def rows(self) -> Iterator[JournalRow]:
         """Every row in input order, duplicates showing their first occurrence's outcome."""
         return self._rows("")
 
     def final_rows(self) -> Iterator[JournalRow]:
-        """Rows with an outcome (including duplicates of such rows), in input order."""
-        return (
-            row for row in self._rows("") if row.state not in (RowState.PENDING, RowState.IN_FLIGHT)
-        )
+        """Rows with an outcome, in input order; duplicates left out (a report writes them at
+        the end, with their first occurrence's outcome)."""
+        rows = self._rows(f"WHERE r.state NOT IN ({PENDING}, {DUPLICATE})")
+        return (row for row in rows if row.state is not RowState.IN_FLIGHT)
 
     def duplicates(self) -> Iterator[JournalRow]:
         """Rows of numbers given more than once, with the outcome of their first occurrence."""
@@ -554,9 +664,8 @@ class SqliteJournal:
 
     def unknown(self) -> Iterator[JournalRow]:
         """Rows whose outcome is unknown (in flight ones too when no send is running)."""
-        if self.read_only and not self.locked_by_another:
-            return self._rows(f"WHERE r.state IN ({UNKNOWN}, {IN_FLIGHT})")
-        return self._rows(f"WHERE r.state = {UNKNOWN}")
+        rows = self._rows(f"WHERE r.state IN ({UNKNOWN}, {PENDING})")
+        return (row for row in rows if row.state is RowState.UNKNOWN)
 
     def invalid(self) -> Iterator[JournalRow]:
         """Rows that are not valid numbers."""
@@ -570,12 +679,12 @@ class SqliteJournal:
         )
         return {str(category): int(count) for category, count in self._db.execute(query)}
 
-    def record_delivery(self, statuses: Iterable[tuple[str, str]]) -> None:
-        """Store ``(message_id, delivery status)`` pairs from a delivery-status check."""
+    def record_delivery(self, statuses: Iterable[tuple[int, str]]) -> None:
+        """Store ``(position, delivery status)`` pairs from a delivery-status check."""
         with self.transaction():
             self._db.executemany(
-                f"UPDATE recipients SET delivery = ? WHERE message_id = ? AND state = {ACCEPTED}",
-                [(status, message_id) for message_id, status in statuses],
+                f"UPDATE recipients SET delivery = ? WHERE position = ? AND state = {ACCEPTED}",
+                [(status, position) for position, status in statuses],
             )
 
     def delivery_counts(self) -> dict[str, int]:
@@ -602,11 +711,8 @@ class SqliteJournal:
     def totals(self) -> JournalTotals:
         """Counts by outcome, duplicates counted with their first occurrence's outcome."""
         counts = dict.fromkeys(("accepted", "rejected", "unknown", "pending"), 0)
-        in_flight_unknown = self.read_only and not self.locked_by_another
         segments = 0
         names = {ACCEPTED: "accepted", REJECTED: "rejected", UNKNOWN: "unknown"}
-        if in_flight_unknown:
-            names[IN_FLIGHT] = "unknown"
         query = (
             f"SELECT state, COUNT(*), SUM(CASE WHEN state = {ACCEPTED} THEN segments ELSE 0 END) "
             f"FROM recipients WHERE state != {DUPLICATE} GROUP BY state"
@@ -620,6 +726,11 @@ class SqliteJournal:
         )
         for state, count in self._db.execute(duplicates):
             counts[names.get(int(state), "pending")] += int(count)
+        if self.read_only and not self.locked_by_another:
+            # Rows of an interrupted request read as what the next run will make of them.
+            flying = len(self.in_flight())
+            counts["pending"] -= flying
+            counts["unknown"] += flying
         return JournalTotals(total=sum(counts.values()), segments=segments, **counts)
 
     def progress_counts(self) -> dict[str, int]:
@@ -628,4 +739,6 @@ class SqliteJournal:
         query = f"SELECT state, COUNT(*) FROM recipients WHERE state != {DUPLICATE} GROUP BY state"
         for state, count in self._db.execute(query):
             counts[_STATES[int(state)].value] = int(count)
+        counts["in_flight"] = len(self.in_flight())
+        counts["pending"] -= counts["in_flight"]
         return counts

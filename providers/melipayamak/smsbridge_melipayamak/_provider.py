@@ -221,11 +221,16 @@ class MelipayamakProvider(BaseProvider):
                 provider=self.name,
                 provider_code=code,
             )
-        return [self._result(n, i, s) for n, i, s in zip(recipients, ids, statuses, strict=True)]
+        parts = batch.segments
+        return [
+            self._result(n, i, s, parts) for n, i, s in zip(recipients, ids, statuses, strict=True)
+        ]
 
-    def _result(self, number: str, rec_id: str, status: int) -> RecipientResult:
+    def _result(self, number: str, rec_id: str, status: int, parts: int) -> RecipientResult:
         if status == 0 and rec_id.isdigit() and int(rec_id) > 0:
-            return RecipientResult(recipient=number, status=SendStatus.ACCEPTED, message_id=rec_id)
+            return RecipientResult(
+                recipient=number, status=SendStatus.ACCEPTED, message_id=rec_id, segments=parts
+            )
         error: ProviderError
         if status == 0:
             error = OutcomeUnknownError(
@@ -248,7 +253,10 @@ class MelipayamakProvider(BaseProvider):
             )
         outcome = SendStatus.UNKNOWN if status == 0 else SendStatus.REJECTED
         return RecipientResult(
-            recipient=number, status=outcome, error=ResultError.from_exception(error)
+            recipient=number,
+            status=outcome,
+            segments=parts,
+            error=ResultError.from_exception(error),
         )
 
     # -- delivery status and credit -----------------------------------------------------------
