@@ -1,0 +1,1 @@
+"""Integrations of smsbridge with frameworks (``smsbridge.contrib.django``)."""
