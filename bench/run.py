@@ -1,428 +1,518 @@
-"""smsbridge benchmark: every figure measured side by side with its baseline, in one run.
+"""smsbridge benchmark: each figure measured side by side with its baseline, in one run.
 
-    python bench/run.py            # all four; about a minute on 2 cores
-    python bench/run.py overhead bulk
+    python bench/run.py                 # everything; about five minutes on 2 cores
+    python bench/run.py floor otp       # some sections (names below)
 
-The Melipayamak emulator runs in its own process on 127.0.0.1 (as a real service would), so
-client and server each have a core. Times on a shared machine drift, so each comparison
-interleaves its two sides and reports medians; the ratios are what to read.
+Sections: startup, otp, floor (asend and send_bulk against the raw-asyncio floor), latency,
+campaign (a 1,000,000-number CLI campaign, its resume, and peak memory against 2,000), stall,
+sdk. The Melipayamak emulator runs in its own process on 127.0.0.1, as a real service would.
+The machine is shared and its speed drifts, so comparisons interleave their sides round by
+round (rotating the order) and print min/median/max of the per-round ratios: the ratios are
+the figures to read, not absolute times. The floor is bench/floor.py, a minimal client that is
+not smsbridge code.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
+import resource
 import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
+import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import floor  # noqa: E402 - the benchmark's own module, beside this file
 
 ACCOUNT = ("demo", "demo-password")
 SENDER = "50004001234567"
 # Melipayamak refuses a send to several numbers without its opt-out wording (code 15).
 CAMPAIGN = "Sale starts tomorrow. لغو11"
-TARGETS = {
-    "overhead": "<= 1.10x raw zeep",
-    "bulk": ">= 300x the naive loop, 10,000 accepted in <= 1.5 s",
-    "startup": "<= 150 ms over bare python",
-    "memory": "<= 1.5x",
-    "emulator": "no ~40 ms Nagle stall per keep-alive request",
+ROUNDS = 5
+GOALS = {
+    "asend": "<= 2.0x the floor",
+    "send_bulk": "<= 2.5x the floor",
+    "campaign": "1M from a file <= 25 s, first request <= 1 s after start",
+    "resume": "finished 1M campaign <= 1 s",
+    "latency": ">= 80% of concurrency x 100 / latency",
+    "otp": "<= 1.10x zeep set up the same way",
+    "memory": "peak RSS 1M <= 1.2x 2k",
+    "startup": "import smsbridge <= +30 ms",
 }
+RESULTS: list[tuple[str, str, str]] = []
 
 
-@contextlib.contextmanager
-def emulator() -> Iterator[str]:
-    """The emulator in a child process; yields its SOAP URL."""
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "smsbridge_melipayamak.emulator",
-            "--port",
-            "0",
-            "--credit",
-            "1e12",
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
+def say(line: str = "") -> None:
+    print(line, flush=True)
+
+
+def spread(values: list[float], unit: str = "x", digits: int = 2) -> str:
+    """``median (min-max)`` of a figure over rounds."""
+    fmt = f"{{:.{digits}f}}"
+    return (
+        f"{fmt.format(statistics.median(values))}{unit} "
+        f"(min {fmt.format(min(values))}, max {fmt.format(max(values))}, {len(values)} rounds)"
     )
-    try:
-        assert process.stdout is not None
-        line = process.stdout.readline()
-        url = line.split()[-1]
-        if not url.startswith("http"):
-            raise RuntimeError(f"the emulator did not start: {line!r}")
-        yield url
-    finally:
-        process.terminate()
-        process.wait(10)
+
+
+def record(name: str, figure: str) -> None:
+    RESULTS.append((name, figure, GOALS.get(name, "")))
 
 
 def numbers(count: int, start: int = 1_000_000) -> list[str]:
     return [f"0912{start + i:07d}" for i in range(count)]
 
 
-def smsbridge_url(endpoint: str, **params: object) -> str:
+def melipayamak_url(endpoint: str, **params: object) -> str:
     extra = "".join(f"&{key}={value}" for key, value in params.items())
     return f"melipayamak://{ACCOUNT[0]}:{ACCOUNT[1]}@/?from={SENDER}&endpoint={endpoint}{extra}"
 
 
-def report(name: str, lines: list[str]) -> None:
-    print(f"\n== {name}  (target: {TARGETS[name]})")
-    for line in lines:
-        print("   " + line)
+@contextlib.contextmanager
+def emulator(*extra: str) -> Iterator[str]:
+    """The emulator in a child process; yields its SOAP endpoint.
 
-
-def median_interleaved(*calls: Callable[[], object], rounds: int) -> list[float]:
-    """Median seconds of each call, run in turn every round so drift hits all alike.
-
-    The order rotates from round to round, so no call always follows the same one.
+    ``BENCH_EMULATOR_PYTHONPATH`` runs the emulator from another checkout (to compare clients
+    against one fixed emulator across changes).
     """
-    times: list[list[float]] = [[] for _ in calls]
-    order = list(range(len(calls)))
+    env = dict(os.environ)
+    if os.environ.get("BENCH_EMULATOR_PYTHONPATH"):
+        env["PYTHONPATH"] = os.environ["BENCH_EMULATOR_PYTHONPATH"]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "smsbridge_melipayamak.emulator", "--port", "0", "--credit", "1e15", *extra],
+        stdout=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    try:
+        assert process.stdout is not None
+        url = ""
+        for _ in range(5):
+            line = process.stdout.readline()
+            found = [word for word in line.split() if word.startswith("http://")]
+            if found:
+                url = found[0]
+                break
+        if not url:
+            raise RuntimeError("the emulator did not start")
+        yield url
+    finally:
+        process.terminate()
+        process.wait(10)
+        if process.stdout is not None:
+            process.stdout.close()
+
+
+def admin(endpoint: str, path: str, payload: object | None = None) -> object:
+    base = endpoint.split("/post/")[0]
+    data = None if payload is None else json.dumps(payload).encode()
+    request = urllib.request.Request(f"{base}/_emulator/{path}", data=data, method="POST" if data is not None else "GET")
+    with urllib.request.urlopen(request, timeout=60) as answer:  # noqa: S310 - loopback only
+        return json.loads(answer.read())
+
+
+def interleaved(
+    calls: dict[str, Callable[[], float]], rounds: int, before: Callable[[], object] | None = None
+) -> dict[str, list[float]]:
+    """Seconds of each call, every round, in an order that rotates from round to round.
+
+    ``before`` runs untimed before each call (the emulator's reset: its daily limit and its
+    record of sent messages would otherwise grow over the benchmark).
+    """
+    names = list(calls)
+    times: dict[str, list[float]] = {name: [] for name in names}
     for round_ in range(rounds):
-        for index in order[round_ % len(order) :] + order[: round_ % len(order)]:
-            started = time.perf_counter()
-            calls[index]()
-            times[index].append(time.perf_counter() - started)
-    return [statistics.median(spent) for spent in times]
+        shift = round_ % len(names)
+        for name in names[shift:] + names[:shift]:
+            if before is not None:
+                before()
+            times[name].append(calls[name]())
+    return times
 
 
-def _raw_service(endpoint: str, *, read_env_once: bool) -> object:
-    import requests
-    import zeep
-    from smsbridge_melipayamak._soap_client import SERVICE_BINDING, wsdl_path
-
-    session = requests.Session()
-    if read_env_once:
-        # What the provider does: proxy/CA settings read once, not on every request.
-        session.trust_env = False
-    transport = zeep.Transport(session=session)
-    return zeep.Client(wsdl_path(), transport=transport).create_service(SERVICE_BINDING, endpoint)
+# -- floor: asend and send_bulk against the minimal client ---------------------------------------
 
 
-def bench_overhead(endpoint: str) -> None:
-    """One smsbridge send to one recipient against one raw zeep SendSms call."""
+def floor_seconds(endpoint: str, count: int, concurrency: int) -> float:
+    body = floor.envelope(numbers(100), CAMPAIGN)
+    started = time.perf_counter()
+    asyncio.run(floor.send_all(endpoint, count // 100, concurrency, body))
+    return time.perf_counter() - started
+
+
+def asend_seconds(endpoint: str, count: int, concurrency: int) -> float:
     from smsbridge import Client
 
-    raw = _raw_service(endpoint, read_env_once=False)
-    tuned = _raw_service(endpoint, read_env_once=True)
-    client = Client(smsbridge_url(endpoint))
+    recipients = numbers(count)
 
-    def call(service: object) -> Callable[[], None]:
-        def run() -> None:
-            reply = service.SendSms(  # type: ignore[attr-defined]
-                username=ACCOUNT[0],
-                password=ACCOUNT[1],
-                to={"string": ["09121234567"]},
-                **{"from": SENDER},
-                text="Your code is 1234",
-                isflash=False,
-                udh="",
+    async def run() -> None:
+        async with Client(melipayamak_url(endpoint), concurrency=concurrency) as client:
+            report = await client.asend(CAMPAIGN, recipients)
+        assert report.accepted == count, report.accepted
+
+    started = time.perf_counter()
+    asyncio.run(run())
+    return time.perf_counter() - started
+
+
+def bulk_seconds(endpoint: str, count: int, concurrency: int, scratch: Path) -> float:
+    from smsbridge import Client
+
+    journal = scratch / f"bulk-{time.monotonic_ns()}.sqlite"
+    recipients = numbers(count)
+    started = time.perf_counter()
+    with Client(melipayamak_url(endpoint), concurrency=concurrency) as client:
+        summary = client.send_bulk(CAMPAIGN, recipients, journal=journal)
+    spent = time.perf_counter() - started
+    assert summary.totals.accepted == count, summary.totals
+    for suffix in ("", "-wal", "-shm"):
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(f"{journal}{suffix}")
+    return spent
+
+
+def bench_ceiling(endpoint: str) -> float:
+    """The emulator's own ceiling: the floor with more connections than it has use for."""
+    best = 0.0
+    for concurrency in (2, 4, 8):
+        for _ in range(2):
+            admin(endpoint, "reset", {})
+            best = max(best, 20_000 / floor_seconds(endpoint, 20_000, concurrency))
+    return best
+
+
+def bench_floor(scratch: Path) -> None:
+    concurrency = 4
+    with emulator() as endpoint:
+        floor_seconds(endpoint, 10_000, concurrency)  # warm both sides: connections, caches
+        asend_seconds(endpoint, 2_000, concurrency)
+        ceiling = bench_ceiling(endpoint)
+        say(f"\n== floor: asend and send_bulk against the raw-asyncio floor (concurrency {concurrency})")
+        say(f"   emulator ceiling: {ceiling:,.0f} recipients/s (the floor at 2-8 connections, best)")
+        for count, rounds in ((10_000, ROUNDS), (100_000, 3)):
+            times = interleaved(
+                {
+                    "floor": lambda c=count: floor_seconds(endpoint, c, concurrency),
+                    "asend": lambda c=count: asend_seconds(endpoint, c, concurrency),
+                    "send_bulk": lambda c=count: bulk_seconds(endpoint, c, concurrency, scratch),
+                },
+                rounds,
+                before=lambda: admin(endpoint, "reset", {}),
             )
+            floor_rate = count / statistics.median(times["floor"])
+            say(
+                f"   {count:,} recipients: floor {statistics.median(times['floor']):.3f} s "
+                f"({floor_rate:,.0f}/s, {floor_rate / ceiling:.0%} of the emulator's ceiling)"
+            )
+            for name in ("asend", "send_bulk"):
+                ratios = [mine / base for mine, base in zip(times[name], times["floor"], strict=True)]
+                say(f"     {name:9s} {statistics.median(times[name]):.3f} s = {spread(ratios)} the floor")
+                record(name, f"{count:,}: {spread(ratios)}")
+
+
+# -- latency: throughput at 100 ms per request ------------------------------------------------------
+
+
+def bench_latency(scratch: Path) -> None:
+    from smsbridge import Client
+
+    latency, concurrency = 0.1, 64
+    ideal = concurrency * 100 / latency
+    say(f"\n== latency: {latency * 1000:.0f} ms per request, concurrency {concurrency}")
+    say(f"   ideal (concurrency x 100 / latency): {ideal:,.0f} recipients/s")
+    with emulator() as endpoint:
+        admin(endpoint, "faults", {"fault": "delay", "seconds": latency, "count": None})
+        for count in (10_000, 12_800):
+            waves = -(-count // (concurrency * 100))
+            bound = count / (waves * latency)
+            for name, run in (
+                ("send_bulk", lambda c=count: bulk_seconds(endpoint, c, concurrency, scratch)),
+                ("asend", lambda c=count: asend_seconds(endpoint, c, concurrency)),
+            ):
+                seconds = []
+                for _ in range(3):
+                    admin(endpoint, "reset", {})
+                    seconds.append(run())
+                rates = [count / s for s in seconds]
+                shares = [rate / ideal * 100 for rate in rates]
+                say(
+                    f"   {count:,} through {name}: {statistics.median(rates):,.0f}/s = "
+                    f"{spread(shares, '%', 1)} of the ideal; {count:,} needs {waves} waves of "
+                    f"{concurrency}x100, so at best {bound / ideal:.1%}"
+                )
+                if name == "send_bulk":
+                    record("latency", f"{count:,}: {spread(shares, '%', 1)} (best possible {bound / ideal:.1%})")
+        _ = Client
+
+
+# -- campaign: a million numbers from a file, through the CLI --------------------------------------
+
+
+def run_measured(command: list[str], *, env: dict[str, str] | None = None) -> tuple[float, int, str]:
+    """Wall seconds, peak RSS (KiB) and stdout of one child process."""
+    started = time.perf_counter()
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    out, err = process.communicate()
+    spent = time.perf_counter() - started
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    del usage
+    if process.returncode not in (0,):
+        raise RuntimeError(f"{command[:3]} failed ({process.returncode}): {err.strip()[-500:]}")
+    return spent, _peak_of(process.pid), out
+
+
+_PEAKS: dict[int, int] = {}
+
+
+def _peak_of(pid: int) -> int:
+    return _PEAKS.get(pid, 0)
+
+
+def spawn(command: list[str]) -> tuple[float, int, str, float]:
+    """Run ``command``: wall seconds, its own peak RSS in KiB, stdout, and its start time."""
+    started_wall = time.time()
+    started = time.perf_counter()
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert process.stdout is not None and process.stderr is not None
+    _, status, usage = os.wait4(process.pid, 0)
+    spent = time.perf_counter() - started
+    out, err = process.stdout.read().decode(), process.stderr.read().decode()
+    process.stdout.close()
+    process.stderr.close()
+    process.returncode = os.waitstatus_to_exitcode(status)
+    if process.returncode != 0:
+        raise RuntimeError(f"{' '.join(command[:4])} exited {process.returncode}: {err.strip()[-400:]}")
+    return spent, usage.ru_maxrss, out, started_wall
+
+
+def bench_campaign(scratch: Path) -> None:
+    cli = shutil.which("smsbridge", path=str(Path(sys.executable).parent)) or "smsbridge"
+    million = scratch / "million.txt"
+    million.write_text("\n".join(numbers(1_000_000, start=2_000_000)) + "\n", encoding="ascii")
+    small = scratch / "small.txt"
+    small.write_text("\n".join(numbers(2_000, start=2_000_000)) + "\n", encoding="ascii")
+    say("\n== campaign: `smsbridge campaign start` from a file, emulator on loopback")
+    with emulator() as endpoint:
+        url = melipayamak_url(endpoint, concurrency=8)
+
+        def campaign(path: Path, journal: Path, *options: str) -> tuple[float, int, str, float]:
+            return spawn([cli, "campaign", "start", "--url", url, "--to-file", str(path), "--text", CAMPAIGN,
+                          "--journal", str(journal), "--no-progress", "--json", *options])
+
+        admin(endpoint, "reset", {})
+        spent, peak_large, out, started = campaign(million, scratch / "million.sqlite", "--skip-invalid")
+        summary = json.loads(out)
+        requests = admin(endpoint, "requests")
+        assert isinstance(requests, list)
+        first = min(float(r["at"]) for r in requests) - started
+        say(f"   1,000,000 numbers (--skip-invalid: streamed): {spent:.1f} s wall, first request "
+            f"{first:.2f} s after start; {summary['accepted']:,} accepted in {len(requests):,} requests; "
+            f"peak RSS {peak_large / 1024:.1f} MiB")
+        record("campaign", f"1M {spent:.1f} s, first request after {first:.2f} s")
+        resumes = [campaign(million, scratch / "million.sqlite", "--skip-invalid")[0] for _ in range(3)]
+        say(f"   resume of the finished campaign: {spread(resumes, ' s')}")
+        record("resume", f"{spread(resumes, ' s')}")
+        admin(endpoint, "reset", {})
+        strict, _, _, strict_start = campaign(million, scratch / "strict.sqlite")
+        requests = admin(endpoint, "requests")
+        assert isinstance(requests, list)
+        strict_first = min(float(r["at"]) for r in requests) - strict_start
+        say(f"   the same without --skip-invalid (every number checked before the first request): "
+            f"{strict:.1f} s, first request {strict_first:.2f} s after start")
+        peaks_small = [campaign(small, scratch / f"small-{i}.sqlite", "--skip-invalid")[1] for i in range(3)]
+        peak_small = statistics.median(peaks_small)
+        say(f"   peak RSS: 1,000,000 {peak_large / 1024:.1f} MiB vs 2,000 {peak_small / 1024:.1f} MiB "
+            f"= {peak_large / peak_small:.2f}x")
+        record("memory", f"{peak_large / peak_small:.2f}x ({peak_large / 1024:.1f} vs {peak_small / 1024:.1f} MiB)")
+
+
+# -- otp: one send against zeep ---------------------------------------------------------------------
+
+
+def bench_otp() -> None:
+    import requests
+    import zeep
+
+    from smsbridge import Client
+
+    wsdl = Path(__import__("smsbridge_melipayamak").__file__).parent / "Send.wsdl"
+    with emulator() as endpoint:
+        session = requests.Session()
+        session.trust_env = False  # the provider reads proxy/CA settings once; so does this
+        service = zeep.Client(str(wsdl), transport=zeep.Transport(session=session)).create_service(
+            "{http://tempuri.org/}SendSoap", endpoint
+        )
+        client = Client(melipayamak_url(endpoint))
+
+        def raw() -> float:
+            started = time.perf_counter()
+            reply = service.SendSms(username=ACCOUNT[0], password=ACCOUNT[1], to={"string": ["09121234567"]},
+                                    **{"from": SENDER}, text="Your code is 1234", isflash=False, udh="")
             assert reply.SendSmsResult == 1
+            return time.perf_counter() - started
 
-        return run
+        def bridged() -> float:
+            started = time.perf_counter()
+            assert client.send("Your code is 1234", "09121234567").all_accepted
+            return time.perf_counter() - started
 
-    def bridged() -> None:
-        assert client.send("Your code is 1234", "09121234567").all_accepted
-
-    raw_call, tuned_call = call(raw), call(tuned)
-    for _ in range(20):  # warm all three: connections, zeep's caches, phonenumbers metadata
-        raw_call()
-        tuned_call()
-        bridged()
-    raw_s, tuned_s, bridged_s = median_interleaved(raw_call, tuned_call, bridged, rounds=500)
-    client.close()
-    report(
-        "overhead",
-        [
-            "medians of 500 rounds, the three calls in turn (rotating order) each round:",
-            f"raw zeep SendSms, prebuilt client (zeep defaults): {raw_s * 1000:.3f} ms",
-            f"raw zeep, environment read once (as the provider does): {tuned_s * 1000:.3f} ms",
-            f"smsbridge Client.send (melipayamak provider): {bridged_s * 1000:.3f} ms",
-            f"ratio to raw zeep: {bridged_s / raw_s:.3f}x",
-            f"ratio to the tuned raw zeep (smsbridge's own cost): {bridged_s / tuned_s:.3f}x",
-        ],
-    )
+        for _ in range(30):
+            raw()
+            bridged()
+        times = interleaved({"zeep": raw, "smsbridge": bridged}, 400)
+        ratios = [mine / base for mine, base in zip(times["smsbridge"], times["zeep"], strict=True)]
+        # Per-round ratios of single sends are noisy; the ratio of medians is the figure.
+        figure = statistics.median(times["smsbridge"]) / statistics.median(times["zeep"])
+        say("\n== otp: one Client.send to one number against zeep's SendSms (prebuilt client, env read once)")
+        say(f"   zeep {statistics.median(times['zeep']) * 1000:.3f} ms, smsbridge "
+            f"{statistics.median(times['smsbridge']) * 1000:.3f} ms: {figure:.3f}x "
+            f"(per-round ratios: {spread(ratios)})")
+        record("otp", f"{figure:.3f}x")
+        client.close()
 
 
-REFERENCE_WSDL = (
-    Path(__file__).resolve().parents[2] / "shared" / "reference" / "melipayamak" / "Send.asmx.wsdl"
-)
+# -- stall: the longest the event loop is held during asend_bulk -----------------------------------
+
+
+def bench_stall(scratch: Path) -> None:
+    from smsbridge import Client
+
+    with emulator() as endpoint:
+        async def run() -> tuple[float, float]:
+            worst = 0.0
+            stop = False
+
+            async def ticker() -> None:
+                nonlocal worst
+                last = time.perf_counter()
+                while not stop:
+                    await asyncio.sleep(0.001)
+                    now = time.perf_counter()
+                    worst = max(worst, now - last - 0.001)
+                    last = now
+
+            tick = asyncio.create_task(ticker())
+            started = time.perf_counter()
+            async with Client(melipayamak_url(endpoint)) as client:
+                first = time.perf_counter()
+                report = await client.asend("Your code is 1234", "09121234567")
+                first_send = time.perf_counter() - first
+                assert report.all_accepted
+                summary = await client.asend_bulk(CAMPAIGN, numbers(50_000), journal=scratch / "stall.sqlite")
+            assert summary.totals.accepted == 50_000
+            stop = True
+            await tick
+            del started
+            return worst, first_send
+
+        worst, first_send = asyncio.run(run())
+        say("\n== stall: the longest event-loop stall during the first asend and a 50,000 asend_bulk")
+        say(f"   longest stall {worst * 1000:.1f} ms; first asend {first_send * 1000:.1f} ms")
+
+
+# -- sdk: the official SDK's loop --------------------------------------------------------------------
+
+REFERENCE_WSDL = Path(__file__).resolve().parents[2] / "shared" / "reference" / "melipayamak" / "Send.asmx.wsdl"
 _SOAPENC_STUB = b"""<?xml version="1.0"?>
-<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema"
-           targetNamespace="http://schemas.xmlsoap.org/soap/encoding/">
-  <xs:complexType name="Array">
-    <xs:sequence><xs:any minOccurs="0" maxOccurs="unbounded" processContents="lax"/></xs:sequence>
-    <xs:anyAttribute processContents="lax"/>
-  </xs:complexType>
-  <xs:attribute name="arrayType" type="xs:string"/>
+<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema" targetNamespace="http://schemas.xmlsoap.org/soap/encoding/">
+  <xs:complexType name="Array"><xs:sequence><xs:any minOccurs="0" maxOccurs="unbounded" processContents="lax"/></xs:sequence>
+  <xs:anyAttribute processContents="lax"/></xs:complexType><xs:attribute name="arrayType" type="xs:string"/>
 </xs:schema>"""
 
 
-def _real_wsdl_client_factory(endpoint: str) -> Callable[[], object] | None:
-    """The official SDK's per-call client, but with the real 18-operation WSDL read from disk.
-
-    The live service serves that WSDL (69 KB); our emulator serves a 4-operation one, so a naive
-    loop against the emulator parses far less than the SDK really does. When the reference copy
-    is present (next to the repository), this measures the real shape. Its soap-encoding import
-    is served from a stub, as official_sdk.md describes, so nothing leaves the machine.
-    """
-    if not REFERENCE_WSDL.is_file():
-        return None
-    import zeep
-    from smsbridge_melipayamak._soap_client import SERVICE_BINDING
-
-    class OfflineTransport(zeep.Transport):  # type: ignore[misc]
-        def load(self, url: str) -> bytes:
-            if url.startswith("http://schemas.xmlsoap.org/soap/encoding"):
-                return _SOAPENC_STUB
-            return super().load(url)  # type: ignore[no-any-return]
-
-    def build() -> object:
-        client = zeep.Client(str(REFERENCE_WSDL), transport=OfflineTransport())
-        return client.create_service(SERVICE_BINDING, endpoint)
-
-    return build
-
-
-def bench_bulk(endpoint: str, wsdl_url: str) -> None:
-    """10,000 recipients through smsbridge against the official SDK's one-by-one loop."""
+def bench_sdk(scratch: Path) -> None:
+    """What the official SDK does: a new zeep client from the WSDL per call, one recipient."""
     import zeep
 
-    from smsbridge import Client
+    with emulator() as endpoint:
+        wsdl: str = endpoint + "?wsdl"
+        modelled = "the emulator's 4-operation WSDL"
+        transport: object = None
+        if REFERENCE_WSDL.is_file():
+            class Offline(zeep.Transport):  # type: ignore[misc]
+                def load(self, url: str) -> bytes:
+                    if url.startswith("http://schemas.xmlsoap.org/soap/encoding"):
+                        return _SOAPENC_STUB
+                    return super().load(url)  # type: ignore[no-any-return]
 
-    sample = numbers(200, start=5_000_000)
+            wsdl, transport, modelled = str(REFERENCE_WSDL), Offline(), "the real 18-operation WSDL (read from ../shared)"
+        sample = numbers(100, start=7_000_000)
 
-    def send_one(service: object, number: str) -> None:
-        service.SendSms(  # type: ignore[attr-defined]
-            username=ACCOUNT[0],
-            password=ACCOUNT[1],
-            to={"string": [number]},
-            **{"from": SENDER},
-            text=CAMPAIGN,
-            isflash=False,
-            udh="",
-        )
+        def naive() -> float:
+            started = time.perf_counter()
+            for number in sample:
+                kwargs = {} if transport is None else {"transport": transport}
+                service = zeep.Client(wsdl, **kwargs).create_service("{http://tempuri.org/}SendSoap", endpoint)
+                service.SendSms(username=ACCOUNT[0], password=ACCOUNT[1], to={"string": [number]},
+                                **{"from": SENDER}, text=CAMPAIGN, isflash=False, udh="")
+            return (time.perf_counter() - started) / len(sample)
 
-    def naive_real_wsdl(build: Callable[[], object]) -> float:
-        started = time.perf_counter()
-        for number in sample:
-            send_one(build(), number)
-        return time.perf_counter() - started
+        def bridged() -> float:
+            return bulk_seconds(endpoint, 10_000, 4, scratch) / 10_000
 
-    def naive() -> None:
-        # What the official SDK does per call: a new zeep.Client from the WSDL URL, then one
-        # recipient per SendSms.
-        for number in sample:
-            send_one(zeep.Client(wsdl_url).service, number)
+        times = interleaved({"sdk": naive, "smsbridge": bridged}, 3, before=lambda: admin(endpoint, "reset", {}))
+        ratios = [base / mine for mine, base in zip(times["smsbridge"], times["sdk"], strict=True)]
+        say(f"\n== sdk: the official SDK's loop (a new zeep client per call from {modelled}, one recipient a call)")
+        say(f"   SDK loop {statistics.median(times['sdk']) * 1000:.1f} ms per recipient; smsbridge send_bulk "
+            f"{statistics.median(times['smsbridge']) * 1e6:.1f} us per recipient: {spread(ratios, 'x', 0)} faster")
 
-    started = time.perf_counter()
-    naive()
-    naive_s = time.perf_counter() - started
-    naive_rate = len(sample) / naive_s
-    build_real = _real_wsdl_client_factory(endpoint)
-    real_s = naive_real_wsdl(build_real) if build_real is not None else None
 
-    recipients = numbers(10_000)
-    walls = []
-    for round_ in range(3):
-        client = Client(smsbridge_url(endpoint, concurrency=4))
-
-        async def run(client: Client = client) -> int:
-            async with client:
-                report_ = await client.asend(CAMPAIGN, recipients)
-            return report_.accepted
-
-        started = time.perf_counter()
-        accepted = asyncio.run(run())
-        walls.append(time.perf_counter() - started)
-        assert accepted == 10_000, accepted
-        del round_
-    wall = statistics.median(walls)
-    rate = 10_000 / wall
-    report(
-        "bulk",
-        [
-            f"naive loop (zeep.Client per call, 1 recipient per call): {len(sample)} in "
-            f"{naive_s:.2f} s = {naive_s / len(sample) * 1000:.1f} ms per recipient, "
-            f"{naive_rate:.0f}/s",
-            f"smsbridge asend, 100 per request, concurrency 4: 10,000 accepted in "
-            f"{wall:.3f} s (median of {len(walls)}: {', '.join(f'{w:.3f}' for w in walls)}) "
-            f"= {rate:.0f}/s",
-            f"ratio: {rate / naive_rate:.0f}x the naive loop's recipients per second "
-            "(against the emulator's small WSDL)",
-        ]
-        + (
-            [
-                f"naive loop parsing the real 18-operation WSDL per call, as the SDK does: "
-                f"{real_s / len(sample) * 1000:.1f} ms per recipient",
-                f"ratio: {rate / (len(sample) / real_s):.0f}x the SDK-shaped loop",
-            ]
-            if real_s is not None
-            else ["(reference WSDL not found beside the repository: SDK-shaped loop skipped)"]
-        ),
-    )
+# -- startup -------------------------------------------------------------------------------------------
 
 
 def bench_startup() -> None:
-    """``import smsbridge`` and ``smsbridge --help`` against a bare interpreter."""
-    script = shutil.which("smsbridge", path=str(Path(sys.executable).parent))
+    script = shutil.which("smsbridge", path=str(Path(sys.executable).parent)) or "smsbridge"
     commands = {
         "bare python": [sys.executable, "-c", "pass"],
         "import smsbridge": [sys.executable, "-c", "import smsbridge"],
-        "smsbridge --help": [script or "smsbridge", "--help"],
+        "smsbridge --help": [script, "--help"],
     }
-    loaded = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            "import sys, smsbridge.cli; "
-            "print(sorted(m for m in ('zeep', 'lxml', 'phonenumbers', 'structlog') "
-            "if m in sys.modules))",
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.strip()
-    times: dict[str, list[float]] = {name: [] for name in commands}
-    for _ in range(15):
-        for name, command in commands.items():
+
+    def timed(command: list[str]) -> Callable[[], float]:
+        def run() -> float:
             started = time.perf_counter()
             subprocess.run(command, stdout=subprocess.DEVNULL, check=True)
-            times[name].append(time.perf_counter() - started)
-    medians = {name: statistics.median(values) for name, values in times.items()}
-    bare = medians["bare python"]
-    report(
-        "startup",
-        [
-            f"{name}: {value * 1000:.1f} ms (+{(value - bare) * 1000:.1f} ms)"
-            for name, value in medians.items()
-        ]
-        + [f"heavy modules loaded by `import smsbridge.cli`: {loaded or 'none'}"],
-    )
+            return time.perf_counter() - started
+
+        return run
+
+    times = interleaved({name: timed(command) for name, command in commands.items()}, 21)
+    bare = times["bare python"]
+    say("\n== startup (21 rounds, interleaved)")
+    for name in ("import smsbridge", "smsbridge --help"):
+        extra = [(mine - base) * 1000 for mine, base in zip(times[name], bare, strict=True)]
+        say(f"   {name}: {spread(extra, ' ms', 1)} over bare python")
+        if name == "import smsbridge":
+            record("startup", f"+{statistics.median(extra):.1f} ms")
 
 
-_MEMORY_CHILD = """
-import logging, resource, sys
-import structlog
-structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
-from smsbridge import Client
-count, url = int(sys.argv[1]), sys.argv[2]
-with Client(url) as client:
-    summary = client.send_bulk(
-        "Sale starts tomorrow. \u0644\u063a\u064811",
-        (f"0912{1_000_000 + i:07d}" for i in range(count)),
-        report=sys.argv[3],
-    )
-assert summary.totals.accepted == count, summary.totals
-print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
-"""
-
-
-def bench_memory(endpoint: str, scratch: Path) -> None:
-    """Peak RSS of a 200,000-recipient streamed send against a 2,000 one."""
-
-    def peak_kib(count: int) -> int:
-        out = subprocess.run(
-            [
-                sys.executable,
-                "-c",
-                _MEMORY_CHILD,
-                str(count),
-                smsbridge_url(endpoint),
-                str(scratch / f"report-{count}.jsonl"),
-            ],
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        return int(out.stdout.split()[-1])
-
-    small = peak_kib(2_000)
-    started = time.perf_counter()
-    large = peak_kib(200_000)
-    large_s = time.perf_counter() - started
-    report(
-        "memory",
-        [
-            f"2,000 recipients:   peak RSS {small / 1024:.1f} MiB",
-            f"200,000 recipients: peak RSS {large / 1024:.1f} MiB ({large_s:.1f} s)",
-            f"ratio: {large / small:.2f}x",
-        ],
-    )
-
-
-def bench_emulator(endpoint: str) -> None:
-    """Sequential keep-alive SendSms requests of 100 recipients, by hand, to the emulator."""
-    import http.client
-    from urllib.parse import urlsplit
-
-    to = "".join(f"<string>{n}</string>" for n in numbers(100))
-    body = (
-        '<?xml version="1.0" encoding="utf-8"?>'
-        '<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body>'
-        f'<SendSms xmlns="http://tempuri.org/"><username>{ACCOUNT[0]}</username>'
-        f"<password>{ACCOUNT[1]}</password><to>{to}</to><from>{SENDER}</from>"
-        f"<text>{CAMPAIGN}</text><isflash>false</isflash><udh></udh></SendSms>"
-        "</soap:Body></soap:Envelope>"
-    ).encode()
-    parts = urlsplit(endpoint)
-    connection = http.client.HTTPConnection(parts.hostname, parts.port)
-    headers = {
-        "Content-Type": "text/xml; charset=utf-8",
-        "SOAPAction": '"http://tempuri.org/SendSms"',
-    }
-    spent = []
-    for _ in range(200):
-        started = time.perf_counter()
-        connection.request("POST", parts.path, body, headers)
-        reply = connection.getresponse().read()
-        spent.append(time.perf_counter() - started)
-        assert b"<SendSmsResult>1</SendSmsResult>" in reply
-    connection.close()
-    report(
-        "emulator",
-        [
-            "200 keep-alive requests of 100 recipients: "
-            f"median {statistics.median(spent) * 1000:.2f} ms, "
-            f"slowest {max(spent) * 1000:.2f} ms (a Nagle stall would show ~40 ms each)",
-        ],
-    )
+SECTIONS = ("startup", "otp", "floor", "latency", "campaign", "stall", "sdk")
 
 
 def main(argv: list[str]) -> int:
-    import logging
-
-    import structlog
-
-    # As a production application would: library events at INFO are filtered out cheaply.
-    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
-    wanted = argv or list(TARGETS)
-    print(f"python {sys.version.split()[0]} on {os.cpu_count()} cores")
-    import tempfile
-
-    with tempfile.TemporaryDirectory() as scratch:
-        if "startup" in wanted:
-            bench_startup()
-        if {"overhead", "bulk", "memory", "emulator"} & set(wanted):
-            with emulator() as endpoint:
-                if "overhead" in wanted:
-                    bench_overhead(endpoint)
-            with emulator() as endpoint:
-                if "bulk" in wanted:
-                    bench_bulk(endpoint, endpoint + "?wsdl")
-            with emulator() as endpoint:
-                if "emulator" in wanted:
-                    bench_emulator(endpoint)
-            with emulator() as endpoint:
-                if "memory" in wanted:
-                    bench_memory(endpoint, Path(scratch))
+    wanted = argv or list(SECTIONS)
+    unknown = set(wanted) - set(SECTIONS)
+    if unknown:
+        say(f"unknown sections: {', '.join(sorted(unknown))} (known: {', '.join(SECTIONS)})")
+        return 2
+    say(f"python {sys.version.split()[0]} on {os.cpu_count()} cores; {time.strftime('%Y-%m-%d %H:%M')}")
+    with tempfile.TemporaryDirectory() as folder:
+        scratch = Path(folder)
+        for name in SECTIONS:
+            if name in wanted:
+                globals()[f"bench_{name}"](*([scratch] if name in ("floor", "latency", "campaign", "stall", "sdk") else []))
+    say("\n== summary")
+    for name, figure, goal in RESULTS:
+        say(f"   {name:10s} {figure}    goal: {goal}")
     return 0
 
 

@@ -44,8 +44,8 @@ class _MobileShape:
     country_code: str
     national_prefix: str | None
     international_prefix: str | None
-    general: re.Pattern[str]
-    mobile: re.Pattern[str]
+    national: re.Pattern[str]
+    """Matches a national number that fits both the region's general and mobile patterns."""
     lengths: frozenset[int]
 
 
@@ -65,8 +65,8 @@ def _mobile_shape(region: str) -> _MobileShape | None:
         country_code=str(meta.country_code),
         national_prefix=meta.national_prefix,
         international_prefix="00" if meta.international_prefix == "00" else None,
-        general=re.compile(general, re.ASCII),
-        mobile=re.compile(mobile, re.ASCII),
+        # One pattern doing both full matches: a lookahead for the general one.
+        national=re.compile(rf"(?=(?:{general})\Z)(?:{mobile})\Z", re.ASCII),
         lengths=frozenset(meta.mobile.possible_length or ()),
     )
 
@@ -84,7 +84,7 @@ def _fast_mobile(text: str, region: str) -> str | None:
     shape = _mobile_shape(region)
     if shape is None:
         return None
-    digits = text.translate(_SEPARATORS)
+    digits = text.translate(_SEPARATORS) if " " in text or "-" in text else text
     if not digits.isascii():
         return None
     if digits.startswith("+"):
@@ -99,12 +99,7 @@ def _fast_mobile(text: str, region: str) -> str | None:
         national = digits[len(shape.national_prefix) :]
     else:
         national = digits
-    if (
-        national.isdigit()
-        and len(national) in shape.lengths
-        and shape.mobile.fullmatch(national)
-        and shape.general.fullmatch(national)
-    ):
+    if national.isdigit() and len(national) in shape.lengths and shape.national.match(national):
         return f"+{shape.country_code}{national}"
     return None
 
@@ -118,7 +113,8 @@ def check_number(
     """
     if not isinstance(raw, str):
         return None, f"must be a str, not {type(raw).__name__}"
-    text = raw.translate(_DIGITS).strip()
+    # Most numbers are ASCII already; only others need their Persian digits folded.
+    text = (raw if raw.isascii() else raw.translate(_DIGITS)).strip()
     if not text:
         return None, "empty"
     fast = _fast_mobile(text, region)

@@ -23,9 +23,10 @@ import logging
 import os
 import tempfile
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from itertools import repeat
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, TypeVar
 
@@ -422,10 +423,11 @@ class _Campaign:
                 await self.new_rows.wait()
 
     def _plan(
-        self, claimed: list[tuple[int, str]]
-    ) -> tuple[OutgoingSend, int, list[RecipientResult | None]]:
+        self, numbers: tuple[str, ...]
+    ) -> tuple[OutgoingSend, int, dict[int, RecipientResult]]:
+        """Hooks and checks for one batch: the send, its parts, and the recipients (by index)
+        settled before any I/O (vetoed, or all of them when the message cannot be sent)."""
         engine = self.engine
-        numbers = tuple(number for _, number in claimed)
         outgoing = OutgoingSend(message=self.message, recipients=numbers, provider=engine.name)
         try:
             engine.host.before_send(outgoing)
@@ -433,59 +435,79 @@ class _Campaign:
         except InvalidInputError as error:
             # A hook replaced the message with one that cannot be sent: this batch is refused
             # before any I/O, so its rows are rejected (never in flight, never unknown).
-            refused = results_for_error(error, numbers, 0)
-            return outgoing, 0, list(refused)
-        return outgoing, parts, [outgoing.vetoed_result(number, parts) for number in numbers]
+            return outgoing, 0, dict(enumerate(results_for_error(error, numbers, 0)))
+        if outgoing.veto_reason is None and not outgoing.rejections:
+            return outgoing, parts, {}
+        settled = {}
+        for index, number in enumerate(numbers):
+            vetoed = outgoing.vetoed_result(number, parts)
+            if vetoed is not None:
+                settled[index] = vetoed
+        return outgoing, parts, settled
+
+    def _batch(
+        self, outgoing: OutgoingSend, parts: int, positions: list[int], numbers: tuple[str, ...]
+    ) -> Batch:
+        message = outgoing.message
+        keys = (
+            tuple(map("campaign:{}".format, positions))
+            if message.reference is None
+            else self.engine.keys_for(message, numbers)
+        )
+        return Batch(message=message, recipients=numbers, segments=parts, keys=keys)
+
+    async def _send(
+        self,
+        outgoing: OutgoingSend,
+        parts: int,
+        positions: list[int],
+        numbers: tuple[str, ...],
+        settled: list[tuple[int, RecipientResult, str | None]],
+    ) -> list[RecipientResult]:
+        """Send the rows at ``positions``; ``settled`` rows (known before any I/O) are written
+        in the commit that precedes the request."""
+        engine, name = self.engine, self.engine.name
+        batch = self._batch(outgoing, parts, positions, numbers)
+        request = engine.dispatcher.build(batch)
+        if isinstance(request, list):  # refused before any I/O: rejected, never unknown
+            await self.port.take_off([], [*settled, *zip(positions, request, repeat(name))])
+            return request
+        flight = await self.port.take_off(positions, settled)
+        if self.first_request is None:
+            self.first_request = time.perf_counter() - self.started
+        sent = await engine.dispatcher.acarry(batch, request, next(self._indexes), quiet=True)
+        self.port.complete(list(zip(positions, sent, repeat(name))), flight)
+        return sent
 
     async def worker(self) -> None:
         engine, name = self.engine, self.engine.name
         while claimed := await self._next():
             # The rate limit first: a row counts as in flight only once its request may go.
             await self.pacer.wait()
-            outgoing, parts, slots = self._plan(claimed)
             positions = [position for position, _ in claimed]
-            going = [i for i, slot in enumerate(slots) if slot is None]
-            settled = [
-                (positions[i], slot, name) for i, slot in enumerate(slots) if slot is not None
-            ]
-            results: list[RecipientResult | None] = list(slots)
-            if going:
-                numbers = tuple(claimed[i][1] for i in going)
-                batch = Batch(
-                    message=outgoing.message,
-                    recipients=numbers,
-                    segments=parts,
-                    keys=tuple(f"campaign:{positions[i]}" for i in going)
-                    if outgoing.message.reference is None
-                    else engine.keys_for(outgoing.message, numbers),
-                )
-                request = engine.dispatcher.build(batch)
-                if isinstance(request, list):  # refused before any I/O: rejected, never unknown
-                    settled.extend(
-                        (positions[i], r, name) for i, r in zip(going, request, strict=True)
-                    )
-                    for i, result in zip(going, request, strict=True):
-                        results[i] = result
-                    await self.port.take_off([], settled)
-                else:
-                    flight = await self.port.take_off([positions[i] for i in going], settled)
-                    if self.first_request is None:
-                        self.first_request = time.perf_counter() - self.started
-                    sent = await engine.dispatcher.acarry(
-                        batch, request, next(self._indexes), quiet=True
-                    )
-                    self.port.complete(
-                        [(positions[i], r, name) for i, r in zip(going, sent, strict=True)],
-                        flight,
-                    )
-                    for i, result in zip(going, sent, strict=True):
-                        results[i] = result
+            numbers = tuple(number for _, number in claimed)
+            outgoing, parts, early = self._plan(numbers)
+            if not early:  # the common case: the whole batch goes out
+                final = await self._send(outgoing, parts, positions, numbers, [])
             else:
-                await self.port.take_off([], settled)
-            final = [result for result in results if result is not None]
+                going = [i for i in range(len(numbers)) if i not in early]
+                settled = [(positions[i], result, name) for i, result in early.items()]
+                results: dict[int, RecipientResult] = dict(early)
+                if going:
+                    sent = await self._send(
+                        outgoing,
+                        parts,
+                        [positions[i] for i in going],
+                        tuple(numbers[i] for i in going),
+                        settled,
+                    )
+                    results.update(zip(going, sent, strict=True))
+                else:
+                    await self.port.take_off([], settled)
+                final = [results[i] for i in range(len(numbers))]
             engine.host.after_send(outgoing, SendReport(final, provider=name))
-            for result in final:
-                self.counts[result.status.value] += 1
+            for status, count in Counter(result.status for result in final).items():
+                self.counts[status.value] += count
             self.done += len(final)
             if self.on_progress is not None:
                 self.on_progress(BulkProgress(total=self.total, done=self.done, **self.counts))

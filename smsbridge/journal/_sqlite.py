@@ -1,10 +1,13 @@
 """The SQLite journal: one file per campaign, resumable after any interruption.
 
-Every input recipient is a row keyed by its input position. A request's rows are committed as
-``in_flight`` *before* the request is written, and their outcomes after it comes back, so after
-Ctrl-C, a crash or ``kill -9`` the file says exactly what happened: ``accepted``/``rejected``
-rows are final; ``in_flight`` rows become ``unknown`` (the request may have reached the
-provider) and are never re-sent automatically; ``pending`` rows are sent by the next run.
+Every input recipient is a row of ``recipients``, written once when the source is read and
+never changed. Requests are ``flights``: one row per request, committed *before* it is written
+and deleted in the commit that stores its outcomes, one row each in ``outcomes`` (an append
+that costs a fraction of rewriting the recipient row). So after Ctrl-C, a crash or ``kill -9``
+the file says exactly what happened: a recipient with an outcome is final (a retryable
+rejection — nothing went out — is sent again on resume); one in a flight becomes ``unknown``
+(the request may have reached the provider) and is never re-sent automatically; the rest are
+pending and are sent by the next run.
 
 The file is refused, untouched, unless it is a smsbridge journal: a zero-byte or truncated
 file, another application's database, a damaged page. One running send holds a lock on the
@@ -21,6 +24,8 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, Final
 
+import attrs
+
 from smsbridge._models import DeliveryStatus, RecipientResult, SendStatus
 from smsbridge.exceptions import ConfigurationError, ErrorCategory, JournalError
 from smsbridge.journal._model import CampaignIdentity, JournalRow, JournalTotals, RowState
@@ -28,19 +33,26 @@ from smsbridge.journal._model import CampaignIdentity, JournalRow, JournalTotals
 __all__ = ["SqliteJournal"]
 
 APPLICATION_ID: Final = 0x534D5342  # "SMSB": marks the file as a smsbridge journal
-SCHEMA_VERSION: Final = 3
+SCHEMA_VERSION: Final = 4
 _HEADER: Final = b"SQLite format 3\x00"
 
-_CODES: Final = {
-    RowState.PENDING: 0,
-    RowState.IN_FLIGHT: 1,
-    RowState.ACCEPTED: 2,
-    RowState.REJECTED: 3,
-    RowState.UNKNOWN: 4,
-    RowState.DUPLICATE: 5,
-}
-_STATES: Final = {code: state for state, code in _CODES.items()}
+# States as stored. A recipient row is PENDING, REJECTED (invalid number) or DUPLICATE; an
+# outcome is ACCEPTED, REJECTED or UNKNOWN.
 PENDING, IN_FLIGHT, ACCEPTED, REJECTED, UNKNOWN, DUPLICATE = range(6)
+_STATES: Final = {
+    PENDING: RowState.PENDING,
+    IN_FLIGHT: RowState.IN_FLIGHT,
+    ACCEPTED: RowState.ACCEPTED,
+    REJECTED: RowState.REJECTED,
+    UNKNOWN: RowState.UNKNOWN,
+    DUPLICATE: RowState.DUPLICATE,
+}
+_STATUS_CODES: Final = {
+    SendStatus.ACCEPTED: ACCEPTED,
+    SendStatus.REJECTED: REJECTED,
+    SendStatus.UNKNOWN: UNKNOWN,
+}
+_INTERRUPTED: Final = "the send was interrupted while this request was in flight"
 
 _SCHEMA: Final = f"""
 PRAGMA application_id = {APPLICATION_ID};
@@ -51,76 +63,68 @@ CREATE TABLE recipients (
     raw TEXT,
     recipient TEXT,
     state INTEGER NOT NULL,
+    error TEXT,
+    duplicate_of INTEGER,
+    origin TEXT
+);
+CREATE TABLE outcomes (
+    position INTEGER PRIMARY KEY,
+    state INTEGER NOT NULL,
     message_id TEXT,
     segments INTEGER NOT NULL DEFAULT 0,
     category TEXT,
     provider_code TEXT,
     error TEXT,
     retryable INTEGER NOT NULL DEFAULT 0,
-    duplicate_of INTEGER,
-    delivery TEXT,
     provider TEXT,
     attempts INTEGER NOT NULL DEFAULT 0,
-    origin TEXT
+    delivery TEXT
 );
 CREATE TABLE numbers (number INTEGER PRIMARY KEY, position INTEGER NOT NULL);
 CREATE TABLE flights (id INTEGER PRIMARY KEY, positions TEXT NOT NULL);
 CREATE INDEX duplicates ON recipients(duplicate_of) WHERE state = {DUPLICATE};
-CREATE INDEX retryable ON recipients(position) WHERE retryable = 1;
-CREATE INDEX unknown ON recipients(position) WHERE state = {UNKNOWN};
+CREATE INDEX retryable ON outcomes(position) WHERE retryable = 1;
+CREATE INDEX unknown ON outcomes(position) WHERE state = {UNKNOWN};
 """
 
+# A row as readers see it: its own outcome, or for a duplicate its first occurrence's.
+_FROM: Final = (
+    "FROM recipients r "
+    "LEFT JOIN outcomes o ON o.position = "
+    f"(CASE WHEN r.state = {DUPLICATE} THEN r.duplicate_of ELSE r.position END)"
+)
+_STATE: Final = (
+    f"CASE WHEN r.state = {REJECTED} THEN {REJECTED} WHEN o.state IS NOT NULL THEN o.state "
+    f"ELSE {PENDING} END"
+)
 _COLUMNS: Final = (
-    "r.position, COALESCE(r.raw, r.recipient), r.recipient, "
-    f"CASE WHEN r.state = {DUPLICATE} THEN f.state ELSE r.state END, "
-    "COALESCE(r.message_id, f.message_id), COALESCE(f.segments, r.segments), "
-    "COALESCE(r.category, f.category), COALESCE(r.provider_code, f.provider_code), "
-    "COALESCE(r.error, f.error), r.duplicate_of, COALESCE(r.delivery, f.delivery), "
-    "COALESCE(r.provider, f.provider), COALESCE(f.attempts, r.attempts), r.origin"
+    f"r.position, COALESCE(r.raw, r.recipient), r.recipient, {_STATE}, o.message_id, "
+    "COALESCE(o.segments, 0), "
+    f"CASE WHEN r.state = {REJECTED} THEN '{ErrorCategory.INVALID_RECIPIENT.value}' "
+    "ELSE o.category END, o.provider_code, COALESCE(r.error, o.error), r.duplicate_of, "
+    "o.delivery, o.provider, COALESCE(o.attempts, 0), r.origin, "
+    f"(r.state = {DUPLICATE})"
 )
 
 
-_STATUS_CODES: Final = {
-    SendStatus.ACCEPTED: ACCEPTED,
-    SendStatus.REJECTED: REJECTED,
-    SendStatus.UNKNOWN: UNKNOWN,
-}
-
-
-def attrs_dict(totals: JournalTotals) -> dict[str, int]:
+def totals_dict(totals: JournalTotals) -> dict[str, int]:
     """The totals as a plain mapping (stored in the finished marker)."""
-    return {
-        "total": totals.total,
-        "accepted": totals.accepted,
-        "rejected": totals.rejected,
-        "unknown": totals.unknown,
-        "pending": totals.pending,
-        "segments": totals.segments,
-    }
+    return attrs.asdict(totals)
 
 
-def _flying(row: JournalRow, state: RowState) -> JournalRow:
-    import attrs
-
-    if state is RowState.UNKNOWN:
-        return attrs.evolve(
-            row,
-            state=state,
-            category=ErrorCategory.OUTCOME_UNKNOWN,
-            error="the send was interrupted while this request was in flight",
-        )
-    return attrs.evolve(row, state=state)
-
-
-def _row(values: Sequence[Any], *, in_flight_is_unknown: bool) -> JournalRow:
+def _row(values: Sequence[Any], flying: set[int], unknown_if_flying: bool) -> JournalRow:
     state = _STATES[int(values[3])]
-    if in_flight_is_unknown and state is RowState.IN_FLIGHT:
-        state = RowState.UNKNOWN
-    category = values[6]
+    category, error = values[6], values[8]
+    position = int(values[0])
+    first = int(values[9]) if values[14] else position
+    if state is RowState.PENDING and first in flying:
+        state = RowState.UNKNOWN if unknown_if_flying else RowState.IN_FLIGHT
+        if state is RowState.UNKNOWN:
+            category, error = ErrorCategory.OUTCOME_UNKNOWN.value, _INTERRUPTED
     if state is RowState.UNKNOWN and category is None:
         category = ErrorCategory.OUTCOME_UNKNOWN.value
     return JournalRow(
-        position=int(values[0]),
+        position=position,
         raw=str(values[1] or ""),
         recipient=values[2],
         state=state,
@@ -128,9 +132,7 @@ def _row(values: Sequence[Any], *, in_flight_is_unknown: bool) -> JournalRow:
         segments=int(values[5] or 0),
         category=None if category is None else ErrorCategory(category),
         provider_code=values[7],
-        error=values[8]
-        if values[8] is not None or state is not RowState.UNKNOWN
-        else "the send was interrupted while this request was in flight",
+        error=error,
         duplicate_of=values[9],
         delivery=None if values[10] is None else DeliveryStatus(values[10]),
         provider=values[11],
@@ -396,7 +398,7 @@ class SqliteJournal:
         records: list[tuple[object, ...]] = []
         for position, raw, number, reason, origin in rows:
             if number is None:
-                records.append((position, None, raw, reason, origin))
+                records.append((position, raw, None, REJECTED, reason, origin))
                 final.append(
                     JournalRow(
                         position=position,
@@ -409,35 +411,39 @@ class SqliteJournal:
                     )
                 )
             else:
-                records.append((position, int(number[1:]), raw, None, None))
-        # One pass from Python into a temporary table; the rest (rows, the deduplication
-        # index, marking duplicates) happens inside SQLite, set at a time.
-        db.execute(
-            "CREATE TEMP TABLE IF NOT EXISTS chunk "
-            "(position INTEGER, number INTEGER, raw TEXT, reason TEXT, origin TEXT)"
+                records.append(
+                    (position, None if raw == number else raw, number, PENDING, None, None)
+                )
+        if not records:
+            self._set_meta({"source": json.dumps(source)})
+            return final
+        db.executemany(
+            "INSERT OR IGNORE INTO recipients (position, raw, recipient, state, error, origin) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            records,
         )
-        db.execute("DELETE FROM chunk")
-        db.executemany("INSERT INTO chunk VALUES (?, ?, ?, ?, ?)", records)
-        db.execute(
-            "INSERT OR IGNORE INTO recipients "
-            "(position, raw, recipient, state, category, error, origin) "
-            "SELECT position, "
-            "CASE WHEN number IS NULL OR raw != '+' || number THEN raw END, "
-            "CASE WHEN number IS NOT NULL THEN '+' || number END, "
-            f"CASE WHEN number IS NULL THEN {REJECTED} ELSE {PENDING} END, "
-            f"CASE WHEN number IS NULL THEN '{ErrorCategory.INVALID_RECIPIENT.value}' END, "
-            "reason, origin FROM chunk"
-        )
-        db.execute(
-            "INSERT INTO numbers SELECT number, MIN(position) FROM chunk "
-            "WHERE number IS NOT NULL GROUP BY number ORDER BY number ON CONFLICT DO NOTHING"
-        )
-        db.execute(
-            f"UPDATE recipients SET state = {DUPLICATE}, duplicate_of = d.first FROM ("
-            "SELECT c.position AS position, n.position AS first FROM chunk c "
-            "JOIN numbers n ON n.number = c.number WHERE n.position != c.position) AS d "
-            "WHERE recipients.position = d.position"
-        )
+        first, last = records[0][0], records[-1][0]
+        # Deduplication, set at a time inside SQLite: the chunk's numbers into the index (the
+        # first position of each wins), then every row whose number an earlier position holds
+        # becomes a duplicate of it.
+        inserted = db.execute(
+            "INSERT INTO numbers SELECT CAST(substr(recipient, 2) AS INTEGER), MIN(position) "
+            f"FROM recipients WHERE position BETWEEN ? AND ? AND state = {PENDING} "
+            "GROUP BY 1 ORDER BY 1 ON CONFLICT DO NOTHING",
+            (first, last),
+        ).rowcount
+        valid = sum(1 for record in records if record[3] == PENDING)
+        if inserted != valid:
+            # Some number of this chunk was seen before (here or earlier): mark its later rows.
+            # Most campaigns have none, and then this join is skipped.
+            db.execute(
+                f"UPDATE recipients SET state = {DUPLICATE}, duplicate_of = n.position "
+                "FROM numbers n WHERE recipients.position BETWEEN ? AND ? "
+                f"AND recipients.state = {PENDING} "
+                "AND n.number = CAST(substr(recipients.recipient, 2) AS INTEGER) "
+                "AND n.position != recipients.position",
+                (first, last),
+            )
         self._set_meta({"source": json.dumps(source)})
         return final
 
@@ -449,7 +455,7 @@ class SqliteJournal:
         """How many input recipients have a row."""
         return int(self._db.execute("SELECT COUNT(*) FROM recipients").fetchone()[0])
 
-    # -- resuming -------------------------------------------------------------------------------
+    # -- flights and resuming -------------------------------------------------------------------
 
     def _flights(self) -> list[tuple[int, list[int]]]:
         return [
@@ -471,19 +477,12 @@ class SqliteJournal:
         lost = 0
         with self.transaction():
             for flight, positions in self._flights():
-                for start in range(0, len(positions), 500):
-                    chunk = positions[start : start + 500]
-                    marks = ",".join("?" * len(chunk))
-                    cursor = self._db.execute(
-                        f"UPDATE recipients SET state = {UNKNOWN}, category = ?, error = ? "
-                        f"WHERE state = {PENDING} AND position IN ({marks})",
-                        (
-                            ErrorCategory.OUTCOME_UNKNOWN.value,
-                            "the send was interrupted while this request was in flight",
-                            *chunk,
-                        ),
-                    )
-                    lost += int(cursor.rowcount)
+                cursor = self._db.executemany(
+                    "INSERT OR IGNORE INTO outcomes (position, state, category, error, attempts) "
+                    f"VALUES (?, {UNKNOWN}, ?, ?, 1)",
+                    [(p, ErrorCategory.OUTCOME_UNKNOWN.value, _INTERRUPTED) for p in positions],
+                )
+                lost += max(int(cursor.rowcount), 0)
                 self._db.execute("DELETE FROM flights WHERE id = ?", (flight,))
             if lost:
                 self._set_meta({"lost": str(int(self.meta("lost") or 0) + lost)})
@@ -498,28 +497,20 @@ class SqliteJournal:
                 self._db.execute("DELETE FROM meta WHERE key = 'lost'")
         return lost
 
-    def requeue_retryable(self) -> int:
-        """Rejections that may succeed unchanged (nothing went out) become pending again."""
+    def _requeue(self, where: str) -> int:
         with self.transaction():
-            cursor = self._db.execute(
-                f"UPDATE recipients SET state = {PENDING}, category = NULL, "
-                "provider_code = NULL, error = NULL, retryable = 0 "
-                f"WHERE retryable = 1 AND state = {REJECTED}"
-            )
+            cursor = self._db.execute(f"DELETE FROM outcomes WHERE {where}")
             if cursor.rowcount:
                 self._unfinish()
         return int(cursor.rowcount)
 
+    def requeue_retryable(self) -> int:
+        """Rejections that may succeed unchanged (nothing went out) become pending again."""
+        return self._requeue(f"retryable = 1 AND state = {REJECTED}")
+
     def requeue_unknown(self) -> int:
         """Unknown rows become pending again: the caller decided to re-send them."""
-        with self.transaction():
-            cursor = self._db.execute(
-                f"UPDATE recipients SET state = {PENDING}, category = NULL, provider_code = NULL, "
-                f"error = NULL WHERE state = {UNKNOWN}"
-            )
-            if cursor.rowcount:
-                self._unfinish()
-        return int(cursor.rowcount)
+        return self._requeue(f"state = {UNKNOWN}")
 
     # -- the finished marker --------------------------------------------------------------------
 
@@ -541,9 +532,8 @@ class SqliteJournal:
         totals, reasons = self.totals(), self.reasons()
         if totals.pending == 0 and self.enqueued and not self.in_flight():
             with self.transaction():
-                self._set_meta(
-                    {"finished": json.dumps({"totals": attrs_dict(totals), "reasons": reasons})}
-                )
+                payload = {"totals": totals_dict(totals), "reasons": reasons}
+                self._set_meta({"finished": json.dumps(payload)})
         return totals, reasons
 
     # -- dispatching ----------------------------------------------------------------------------
@@ -551,7 +541,8 @@ class SqliteJournal:
     def first_pending(self) -> int:
         """The position before the first pending row (where a run starts reading)."""
         row = self._db.execute(
-            f"SELECT MIN(position) FROM recipients WHERE state = {PENDING}"
+            f"SELECT MIN(r.position) FROM recipients r WHERE r.state = {PENDING} "
+            "AND NOT EXISTS (SELECT 1 FROM outcomes o WHERE o.position = r.position)"
         ).fetchone()
         return -1 if row[0] is None else int(row[0]) - 1
 
@@ -560,22 +551,31 @@ class SqliteJournal:
         return [
             (int(position), str(number))
             for position, number in self._db.execute(
-                "SELECT position, recipient FROM recipients WHERE position > ? "
-                f"AND state = {PENDING} ORDER BY position LIMIT ?",
+                "SELECT r.position, r.recipient FROM recipients r WHERE r.position > ? "
+                f"AND r.state = {PENDING} "
+                "AND NOT EXISTS (SELECT 1 FROM outcomes o WHERE o.position = r.position) "
+                "ORDER BY r.position LIMIT ?",
                 (after, limit),
             )
         ]
 
-    _ACCEPTED_MANY: Final = (
-        f"UPDATE recipients SET state = {ACCEPTED}, message_id = o.value ->> 1, "
-        "segments = o.value ->> 2, provider = o.value ->> 3, "
-        "attempts = attempts + (o.value ->> 4) FROM json_each(?) AS o "
-        "WHERE recipients.position = o.value ->> 0"
+    def mark_in_flight(self, positions: Sequence[int]) -> int:
+        """Record a request about to be written, returning its flight id (inside a
+        :meth:`transaction` committed before the request is written: that ordering is what
+        makes a resume safe). One row per request, not per recipient."""
+        cursor = self._db.execute(
+            "INSERT INTO flights (positions) VALUES (?)", (",".join(map(str, positions)),)
+        )
+        return int(cursor.lastrowid or 0)
+
+    _ACCEPTED: Final = (
+        "INSERT OR REPLACE INTO outcomes (position, state, message_id, segments, provider, "
+        f"attempts) VALUES (?, {ACCEPTED}, ?, ?, ?, ?)"
     )
     _FAILED: Final = (
-        "UPDATE recipients SET state = ?, message_id = ?, segments = ?, category = ?, "
-        "provider_code = ?, error = ?, retryable = ?, provider = ?, attempts = attempts + ? "
-        "WHERE position = ?"
+        "INSERT OR REPLACE INTO outcomes (position, state, message_id, segments, category, "
+        "provider_code, error, retryable, provider, attempts) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
     )
 
     def write_outcomes(
@@ -587,18 +587,19 @@ class SqliteJournal:
     ) -> None:
         """Write ``(position, result, provider)`` outcomes and land ``flight`` (inside a
         :meth:`transaction`); ``attempted`` counts a provider request for each."""
-        added = 1 if attempted else 0
+        attempts = 1 if attempted else 0
         accepted: list[tuple[object, ...]] = []
         failed: list[tuple[object, ...]] = []
         for position, result, provider in outcomes:
             error = result.error
             if error is None and result.status is SendStatus.ACCEPTED:
-                # The common case, with the fewest columns to bind: one per campaign recipient.
-                accepted.append((position, result.message_id, result.segments, provider, added))
+                # The common case, with the fewest columns: one row per campaign recipient.
+                accepted.append((position, result.message_id, result.segments, provider, attempts))
                 continue
             code = None if error is None else error.provider_code
             failed.append(
                 (
+                    position,
                     _STATUS_CODES[result.status],
                     result.message_id,
                     result.segments,
@@ -607,56 +608,35 @@ class SqliteJournal:
                     None if error is None else error.message,
                     int(error is not None and error.retryable),
                     provider,
-                    added,
-                    position,
+                    attempts,
                 )
             )
         if accepted:
-            # One JSON text instead of a statement per row: one call, which SQLite works
-            # through without the interpreter lock (the event loop runs meanwhile).
-            self._db.execute(self._ACCEPTED_MANY, (json.dumps(accepted, ensure_ascii=False),))
+            self._db.executemany(self._ACCEPTED, accepted)
         if failed:
             self._db.executemany(self._FAILED, failed)
         if flight is not None:
             self._db.execute("DELETE FROM flights WHERE id = ?", (flight,))
 
-    def mark_in_flight(self, positions: Sequence[int]) -> int:
-        """Record a request about to be written, returning its flight id (inside a
-        :meth:`transaction` committed before the request is written: that ordering is what
-        makes a resume safe). One row per request, not per recipient."""
-        cursor = self._db.execute(
-            "INSERT INTO flights (positions) VALUES (?)", (",".join(map(str, positions)),)
-        )
-        return int(cursor.lastrowid or 0)
-
     # -- reading --------------------------------------------------------------------------------
 
-    def _rows(self, where: str, params: Sequence[object] = ()) -> Iterator[JournalRow]:
+    def _rows(self, where: str = "", params: Sequence[object] = ()) -> Iterator[JournalRow]:
         flying = self.in_flight()
-        shown = (
-            RowState.UNKNOWN
-            if self.read_only and not self.locked_by_another
-            else RowState.IN_FLIGHT
-        )
-        query = (
-            f"SELECT {_COLUMNS} FROM recipients r "
-            f"LEFT JOIN recipients f ON f.position = r.duplicate_of {where} ORDER BY r.position"
-        )
+        unknown_if_flying = self.read_only and not self.locked_by_another
+        query = f"SELECT {_COLUMNS} {_FROM} {where} ORDER BY r.position"
         for values in self._db.execute(query, params):
-            row = _row(values, in_flight_is_unknown=False)
-            if flying and row.state is RowState.PENDING and row.position in flying:
-                row = _flying(row, shown)
-            yield row
+            yield _row(values, flying, unknown_if_flying)
 
     def rows(self) -> Iterator[JournalRow]:
         """Every row in input order, duplicates showing their first occurrence's outcome."""
-        return self._rows("")
+        return self._rows()
 
     def final_rows(self) -> Iterator[JournalRow]:
         """Rows with an outcome, in input order; duplicates left out (a report writes them at
         the end, with their first occurrence's outcome)."""
-        rows = self._rows(f"WHERE r.state NOT IN ({PENDING}, {DUPLICATE})")
-        return (row for row in rows if row.state is not RowState.IN_FLIGHT)
+        return self._rows(
+            f"WHERE r.state != {DUPLICATE} AND (r.state = {REJECTED} OR o.state IS NOT NULL)"
+        )
 
     def duplicates(self) -> Iterator[JournalRow]:
         """Rows of numbers given more than once, with the outcome of their first occurrence."""
@@ -664,33 +644,51 @@ class SqliteJournal:
 
     def unknown(self) -> Iterator[JournalRow]:
         """Rows whose outcome is unknown (in flight ones too when no send is running)."""
-        rows = self._rows(f"WHERE r.state IN ({UNKNOWN}, {PENDING})")
-        return (row for row in rows if row.state is RowState.UNKNOWN)
+        known = self._rows(f"WHERE o.state = {UNKNOWN}")
+        flying = self.in_flight()
+        if not flying or not (self.read_only and not self.locked_by_another):
+            return known
+        marks = ",".join(map(str, sorted(flying)))
+        interrupted = self._rows(
+            f"WHERE o.state IS NULL AND r.state != {REJECTED} AND "
+            f"(CASE WHEN r.state = {DUPLICATE} THEN r.duplicate_of ELSE r.position END) "
+            f"IN ({marks})"
+        )
+        return iter(sorted([*known, *interrupted], key=lambda row: row.position))
 
     def invalid(self) -> Iterator[JournalRow]:
         """Rows that are not valid numbers."""
-        return self._rows("WHERE r.recipient IS NULL")
+        return self._rows(f"WHERE r.state = {REJECTED}")
 
     def reasons(self) -> dict[str, int]:
         """Rejected and unknown rows counted by category (a fully failed campaign's breakdown)."""
+        found: dict[str, int] = {}
         query = (
-            f"SELECT COALESCE(category, 'unknown'), COUNT(*) FROM recipients "
-            f"WHERE state IN ({REJECTED}, {UNKNOWN}) GROUP BY 1 ORDER BY 2 DESC"
+            "SELECT COALESCE(category, 'unknown'), COUNT(*) FROM outcomes "
+            f"WHERE state IN ({REJECTED}, {UNKNOWN}) GROUP BY 1"
         )
-        return {str(category): int(count) for category, count in self._db.execute(query)}
+        for category, count in self._db.execute(query):
+            found[str(category)] = found.get(str(category), 0) + int(count)
+        invalid = self._db.execute(
+            f"SELECT COUNT(*) FROM recipients WHERE state = {REJECTED}"
+        ).fetchone()[0]
+        if invalid:
+            name = ErrorCategory.INVALID_RECIPIENT.value
+            found[name] = found.get(name, 0) + int(invalid)
+        return dict(sorted(found.items(), key=lambda item: -item[1]))
 
     def record_delivery(self, statuses: Iterable[tuple[int, str]]) -> None:
         """Store ``(position, delivery status)`` pairs from a delivery-status check."""
         with self.transaction():
             self._db.executemany(
-                f"UPDATE recipients SET delivery = ? WHERE position = ? AND state = {ACCEPTED}",
+                f"UPDATE outcomes SET delivery = ? WHERE position = ? AND state = {ACCEPTED}",
                 [(status, position) for position, status in statuses],
             )
 
     def delivery_counts(self) -> dict[str, int]:
         """Accepted messages by their last checked delivery status (``unchecked`` if none)."""
         query = (
-            "SELECT COALESCE(delivery, 'unchecked'), COUNT(*) FROM recipients "
+            "SELECT COALESCE(delivery, 'unchecked'), COUNT(*) FROM outcomes "
             f"WHERE state = {ACCEPTED} GROUP BY 1 ORDER BY 1"
         )
         return {str(status): int(count) for status, count in self._db.execute(query)}
@@ -699,7 +697,7 @@ class SqliteJournal:
         """``(position, message_id)`` of accepted rows, a page at a time (so the caller may
         write to the journal between pages)."""
         query = (
-            f"SELECT position, message_id FROM recipients WHERE state = {ACCEPTED} "
+            f"SELECT position, message_id FROM outcomes WHERE state = {ACCEPTED} "
             "AND message_id IS NOT NULL AND position > ? ORDER BY position LIMIT ?"
         )
         after = -1
@@ -711,34 +709,57 @@ class SqliteJournal:
     def totals(self) -> JournalTotals:
         """Counts by outcome, duplicates counted with their first occurrence's outcome."""
         counts = dict.fromkeys(("accepted", "rejected", "unknown", "pending"), 0)
-        segments = 0
         names = {ACCEPTED: "accepted", REJECTED: "rejected", UNKNOWN: "unknown"}
-        query = (
-            f"SELECT state, COUNT(*), SUM(CASE WHEN state = {ACCEPTED} THEN segments ELSE 0 END) "
-            f"FROM recipients WHERE state != {DUPLICATE} GROUP BY state"
+        total = int(self._db.execute("SELECT COUNT(*) FROM recipients").fetchone()[0])
+        invalid = int(
+            self._db.execute(
+                f"SELECT COUNT(*) FROM recipients WHERE state = {REJECTED}"
+            ).fetchone()[0]
         )
-        for state, count, parts in self._db.execute(query):
-            counts[names.get(int(state), "pending")] += int(count)
-            segments += int(parts or 0)
-        duplicates = (
-            f"SELECT f.state, COUNT(*) FROM recipients r JOIN recipients f "
-            f"ON f.position = r.duplicate_of WHERE r.state = {DUPLICATE} GROUP BY f.state"
-        )
-        for state, count in self._db.execute(duplicates):
-            counts[names.get(int(state), "pending")] += int(count)
+        segments = 0
+        for state, count, parts in self._db.execute(
+            "SELECT state, COUNT(*), SUM(segments) FROM outcomes GROUP BY state"
+        ):
+            counts[names[int(state)]] += int(count)
+            if int(state) == ACCEPTED:
+                segments = int(parts or 0)
+        for state, count in self._db.execute(
+            "SELECT o.state, COUNT(*) FROM recipients r JOIN outcomes o "
+            f"ON o.position = r.duplicate_of WHERE r.state = {DUPLICATE} GROUP BY o.state"
+        ):
+            counts[names[int(state)]] += int(count)
+        counts["rejected"] += invalid
+        counts["pending"] = total - counts["accepted"] - counts["rejected"] - counts["unknown"]
         if self.read_only and not self.locked_by_another:
             # Rows of an interrupted request read as what the next run will make of them.
-            flying = len(self.in_flight())
+            flying = self._flying_rows()
             counts["pending"] -= flying
             counts["unknown"] += flying
-        return JournalTotals(total=sum(counts.values()), segments=segments, **counts)
+        return JournalTotals(total=total, segments=segments, **counts)
+
+    def _flying_rows(self) -> int:
+        flying = self.in_flight()
+        if not flying:
+            return 0
+        marks = ",".join(map(str, sorted(flying)))
+        return int(
+            self._db.execute(
+                f"SELECT COUNT(*) FROM recipients r WHERE r.state != {REJECTED} AND "
+                f"(CASE WHEN r.state = {DUPLICATE} THEN r.duplicate_of ELSE r.position END) "
+                f"IN ({marks}) AND NOT EXISTS (SELECT 1 FROM outcomes o WHERE o.position = "
+                f"(CASE WHEN r.state = {DUPLICATE} THEN r.duplicate_of ELSE r.position END))"
+            ).fetchone()[0]
+        )
 
     def progress_counts(self) -> dict[str, int]:
         """Rows by state, duplicates left out (they follow their first occurrence)."""
         counts = dict.fromkeys(("pending", "in_flight", "accepted", "rejected", "unknown"), 0)
-        query = f"SELECT state, COUNT(*) FROM recipients WHERE state != {DUPLICATE} GROUP BY state"
-        for state, count in self._db.execute(query):
-            counts[_STATES[int(state)].value] = int(count)
+        names = {ACCEPTED: "accepted", REJECTED: "rejected", UNKNOWN: "unknown"}
+        for state, count in self._db.execute("SELECT state, COUNT(*) FROM outcomes GROUP BY state"):
+            counts[names[int(state)]] += int(count)
+        settled = counts["accepted"] + counts["rejected"] + counts["unknown"]
+        rows = dict(self._db.execute("SELECT state, COUNT(*) FROM recipients GROUP BY state"))
+        counts["rejected"] += int(rows.get(REJECTED, 0))  # invalid numbers
         counts["in_flight"] = len(self.in_flight())
-        counts["pending"] -= counts["in_flight"]
+        counts["pending"] = int(rows.get(PENDING, 0)) - settled - counts["in_flight"]
         return counts
