@@ -52,29 +52,31 @@ def sent_using(sms: FakeSms) -> str | None:
     return alias if found else None
 
 
-def failover_supported() -> bool:
+def failover_supported(client_class: type[Client] = Client) -> bool:
     """Whether ``Client`` takes a list of URLs (smsbridge's failover support).
 
     The one switch for list-valued aliases: the core marks it with ``Client.accepts_url_lists``
     or by naming a sequence in the type of ``Client(url=...)``.
     """
-    marker = getattr(Client, "accepts_url_lists", None)
+    marker = getattr(client_class, "accepts_url_lists", None)
     if marker is not None:
         return bool(marker)
-    annotation = inspect.signature(Client.__init__).parameters["url"].annotation
+    annotation = inspect.signature(client_class.__init__).parameters["url"].annotation
     return any(word in str(annotation) for word in ("Sequence", "list[", "List["))
 
 
-def build_client(urls: tuple[str, ...], **kwargs: Any) -> Client:
+def build_client(
+    urls: tuple[str, ...], *, client_class: type[Client] = Client, **kwargs: Any
+) -> Client:
     """A client on ``urls``: one URL, or several for failover once the core supports lists."""
     if len(urls) == 1:
-        return Client(urls[0], **kwargs)
-    if not failover_supported():
+        return client_class(urls[0], **kwargs)
+    if not failover_supported(client_class):
         raise SmsSettingsError(
             f"a sender lists {len(urls)} URLs: failover needs smsbridge's failover support "
             "(Client([url1, url2])), which this smsbridge does not have yet; give one URL"
         )
-    return Client(list(urls), **kwargs)  # type: ignore[arg-type, unused-ignore]
+    return client_class(list(urls), **kwargs)  # type: ignore[arg-type, unused-ignore]
 
 
 def _url_options(url: str) -> dict[str, Any]:
