@@ -4,13 +4,18 @@ It is a provider like any other â€” sans-I/O ``request_for``/``results_from`` â€
 answers in memory instead of over HTTP. So a send through ``fake://`` takes the engine's real
 path: a scripted lost reply is a transport fault the engine must settle as ``unknown``, a
 scripted refusal is a reply the provider must parse.
+
+``fake://?inbox=PATH`` also writes every attempt to the shared store ``smsbridge inbox``
+reads (see docs/inbox.md), and asks that store per request whether chaos armed in the inbox
+fails it. Without ``inbox`` nothing but the in-memory outbox is touched.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from typing import Any, Self
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Self
 
 import attrs
 
@@ -29,13 +34,22 @@ from smsbridge._models import (
 from smsbridge.config import ProviderURL
 from smsbridge.exceptions import ConfigurationError, ErrorCategory, error_for_category
 from smsbridge.provider import BaseProvider, Batch
-from smsbridge.testing._outbox import FakeOutbox, FakeSms, render_template
+from smsbridge.testing._outbox import FakeOutbox, FakeSms, ScriptedFailure, render_template
 from smsbridge.testing._outbox import outbox as default_outbox
 from smsbridge.transport import MockTransport, ReplyLost, Request, Response
+
+if TYPE_CHECKING:
+    from smsbridge.inbox import InboxStore
 
 __all__ = ["FakeProvider", "FakeTransport"]
 
 _URL = "fake://outbox"
+_INBOX_DELIVERY: dict[str, DeliveryStatus] = {
+    "pending": DeliveryStatus.PENDING,
+    "delivered": DeliveryStatus.DELIVERED,
+    "failed": DeliveryStatus.FAILED,
+    "rejected": DeliveryStatus.FAILED,
+}
 
 
 def _payload(batch: Batch) -> dict[str, Any]:
@@ -77,16 +91,29 @@ class FakeTransport(MockTransport):
         op = body["op"]
         outbox = self.provider.outbox
         if op == "delivery":
-            return self._json({"statuses": [outbox.delivery_of(mid).value for mid in body["ids"]]})
+            return self._json({"statuses": [self._delivery_of(mid).value for mid in body["ids"]]})
         if op == "balance":
             return self._json({"balance": outbox.balance})
         self.provider.requests += 1
-        scripted = outbox.take_scripted_failure()
+        scripted, chaos = outbox.take_scripted_failure(), False
+        inbox = self.provider.inbox
+        if scripted is None and inbox is not None:
+            fault = inbox.take_fault("fake")
+            if fault is not None:
+                chaos = True
+                scripted = ScriptedFailure(
+                    category=fault.category,
+                    message=fault.message,
+                    provider_code=None,
+                    lose_reply=fault.lose_reply,
+                )
         if scripted is not None:
             if scripted.lose_reply:
                 for number in body["recipients"]:
-                    self._record(body, number)
+                    self._record(body, number, error=ErrorCategory.OUTCOME_UNKNOWN, chaos=chaos)
                 raise ReplyLost("the fake provider lost the reply (scripted)")
+            for number in body["recipients"]:
+                self._refused(body, number, scripted.category, chaos=chaos)
             return self._json(
                 {
                     "error": {
@@ -100,30 +127,105 @@ class FakeTransport(MockTransport):
         for number in body["recipients"]:
             category = outbox.category_for(number)
             if category is None or category is ErrorCategory.OUTCOME_UNKNOWN:
-                sms = self._record(body, number)
+                sms = self._record(body, number, error=category)
                 if category is None:
                     results.append({"recipient": number, "id": sms.message_id})
                     continue
+            else:
+                self._refused(body, number, category)
             results.append(
                 {"recipient": number, "category": (category or ErrorCategory.UNEXPECTED).value}
             )
         return self._json({"results": results})
 
-    def _record(self, body: dict[str, Any], number: str) -> FakeSms:
-        provider = self.provider
+    def _delivery_of(self, message_id: str) -> DeliveryStatus:
+        inbox = self.provider.inbox
+        if inbox is not None and message_id.startswith("inbox-"):
+            # The inbox owns the statuses of the messages it holds: the page changes them.
+            status = inbox.status_of(message_id)
+            if status is not None:
+                return _INBOX_DELIVERY[status.value]
+        return self.provider.outbox.delivery_of(message_id)
+
+    def _text(self, body: dict[str, Any]) -> str:
         template = body.get("template")
         if template is None:
-            text = body["text"]
-        else:
-            known = provider.outbox.template_body(template)
-            values = body["variables"]
-            text = (
-                render_template(known, values)
-                if known is not None
-                else f"[template {template}] "
-                + " ".join(values.values() if isinstance(values, dict) else values)
+            return str(body["text"])
+        known = self.provider.outbox.template_body(template)
+        if known is None and self.provider.inbox is not None:
+            known = self.provider.inbox.template_body(template)
+        values = body["variables"]
+        return (
+            render_template(known, values)
+            if known is not None
+            else f"[template {template}] "
+            + " ".join(values.values() if isinstance(values, dict) else values)
+        )
+
+    def _to_inbox(
+        self,
+        body: dict[str, Any],
+        number: str,
+        text: str,
+        *,
+        error: ErrorCategory | None = None,
+        chaos: bool = False,
+        rejected: bool = False,
+    ) -> str | None:
+        """Write one attempt to the inbox store, if there is one; the id it assigned."""
+        from smsbridge.inbox import MessageStatus
+
+        inbox = self.provider.inbox
+        if inbox is None:
+            return None
+        keys = body.get("keys")
+        index = body["recipients"].index(number)
+        stored = inbox.add(
+            provider=self.provider.requested_provider,
+            recipient=number,
+            text=text,
+            segments=body["segments"],
+            sender=body.get("sender"),
+            flash=body.get("flash", False),
+            udh=body.get("udh"),
+            status=MessageStatus.REJECTED if rejected else MessageStatus.PENDING,
+            error=None if error is None else error.value,
+            chaos=chaos,
+            reference=body.get("reference"),
+            key=keys[index] if keys else None,
+            template_id=body.get("template"),
+            variables=body.get("variables"),
+        )
+        return stored.message_id
+
+    def _refused(
+        self,
+        body: dict[str, Any],
+        number: str,
+        category: ErrorCategory,
+        *,
+        chaos: bool = False,
+    ) -> None:
+        """A recipient the provider refused: nothing is sent; the inbox shows the attempt."""
+        if self.provider.inbox is not None:
+            self._to_inbox(
+                body, number, self._text(body), error=category, chaos=chaos, rejected=True
             )
+
+    def _record(
+        self,
+        body: dict[str, Any],
+        number: str,
+        *,
+        error: ErrorCategory | None = None,
+        chaos: bool = False,
+    ) -> FakeSms:
+        provider = self.provider
+        template = body.get("template")
+        text = self._text(body)
+        message_id = self._to_inbox(body, number, text, error=error, chaos=chaos)
         return provider.outbox.record(
+            message_id=message_id,
             recipient=number,
             text=text,
             sender=body.get("sender"),
@@ -169,8 +271,15 @@ class FakeProvider(BaseProvider):
         batch_size: int = 100,
         requested_provider: str = "fake",
         requested_url: str | None = None,
+        inbox: InboxStore | str | Path | None = None,
     ) -> None:
         self.outbox = outbox if outbox is not None else default_outbox
+        if isinstance(inbox, str | Path):
+            from smsbridge.inbox import open_store
+
+            inbox = open_store(inbox)
+        self.inbox: InboxStore | None = inbox
+        """The shared inbox store this provider also writes to, or None (``fake://``)."""
         if batch_size != type(self).capabilities.max_batch_size:
             self.capabilities = attrs.evolve(self.capabilities, max_batch_size=batch_size)
         self.requested_provider = requested_provider
@@ -181,10 +290,17 @@ class FakeProvider(BaseProvider):
 
     @classmethod
     def from_url(cls, url: ProviderURL) -> Self:
-        unknown = set(url.params) - {"batch_size"}
+        unknown = set(url.params) - {"batch_size", "inbox"}
         if unknown:
             raise ConfigurationError(f"fake:// does not take {', '.join(sorted(unknown))}")
-        return cls(batch_size=url.int_param("batch_size", 100))
+        inbox: Path | None = None
+        if "inbox" in url.params:
+            from smsbridge.inbox import default_store_path
+
+            raw = url.params["inbox"].strip()
+            # A blank value is the default inbox: $SMSBRIDGE_INBOX, or the user's state folder.
+            inbox = Path(raw).expanduser() if raw else default_store_path()
+        return cls(batch_size=url.int_param("batch_size", 100), inbox=inbox)
 
     def transport(self) -> tuple[FakeTransport, FakeTransport]:
         return self._transport, self._transport
@@ -196,6 +312,8 @@ class FakeProvider(BaseProvider):
             "segments": batch.segments,
             **_payload(batch),
         }
+        if batch.keys is not None:
+            body["keys"] = list(batch.keys)
         return Request(method="POST", url=_URL, content=json.dumps(body).encode())
 
     def results_from(self, response: Response, batch: Batch) -> list[RecipientResult]:

@@ -170,11 +170,14 @@ class FakeOutbox:
         with self._lock:
             return self._templates.get(template_id)
 
-    def record(self, **fields: object) -> FakeSms:
-        """Take one message; it gets the next ``fake-NNNNNNNN`` id."""
+    def record(self, *, message_id: str | None = None, **fields: object) -> FakeSms:
+        """Take one message; it gets the next ``fake-NNNNNNNN`` id unless given one (an inbox
+        store assigns ids unique across processes)."""
         with self._lock:
-            self._counter += 1
-            sms = FakeSms(message_id=f"fake-{self._counter:08d}", **fields)  # type: ignore[arg-type]
+            if message_id is None:
+                self._counter += 1
+                message_id = f"fake-{self._counter:08d}"
+            sms = FakeSms(message_id=message_id, **fields)  # type: ignore[arg-type]
             self._messages.append(sms)
             self._delivery.setdefault(sms.message_id, DeliveryStatus.PENDING)
             return sms
