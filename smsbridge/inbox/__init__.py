@@ -15,6 +15,7 @@ obeys the chaos armed in the inbox; an emulator reports through a :class:`Report
 'Your code is 4821'
 """
 
+from smsbridge.inbox._bridge import Attempt, EmulatorBridge
 from smsbridge.inbox._model import (
     CHAOS_CATEGORIES,
     ChaosFault,
@@ -31,8 +32,10 @@ __all__ = [
     "CHAOS_CATEGORIES",
     "DEFAULT_PORT",
     "ENV_INBOX",
+    "Attempt",
     "ChaosFault",
     "ChaosRule",
+    "EmulatorBridge",
     "HostedService",
     "HttpReporter",
     "InboxError",

@@ -33,7 +33,7 @@ class SentRecord:
 
     provider: str
     """The emulator's provider name, e.g. ``melipayamak``; chaos rules are armed per name."""
-    message_id: str | None
+    message_id: str | None = None
     """The emulator's own id for it (what its delivery queries use); None when refused."""
     recipient: str
     """E.164 preferred; local forms (``0912…``, ``98912…``) are normalised when valid."""
