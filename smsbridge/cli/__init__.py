@@ -31,6 +31,7 @@ from smsbridge.cli._errors import (
 from smsbridge.cli._logging import stderr_logging
 from smsbridge.cli.balance import balance
 from smsbridge.cli.campaign import campaign
+from smsbridge.cli.inbox import inbox
 from smsbridge.cli.journal import journal
 from smsbridge.cli.providers import providers
 from smsbridge.cli.segments import segments
@@ -67,7 +68,7 @@ def cli(ctx: click.Context, verbose: int, debug: bool) -> None:
     ctx.obj = Settings(verbose=verbose, debug=debug, logs=logs)
 
 
-for _command in (send, campaign, journal, providers, segments, balance):
+for _command in (send, campaign, journal, providers, segments, balance, inbox):
     cli.add_command(_command)
 
 

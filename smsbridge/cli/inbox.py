@@ -1,0 +1,188 @@
+"""``smsbridge inbox``: the local SMS inbox in the browser (docs/inbox.md)."""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import shlex
+import signal
+import threading
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from types import FrameType
+from typing import TYPE_CHECKING
+
+import click
+
+from smsbridge.cli._app import verbosity
+from smsbridge.cli._errors import CliError, ConfigError
+
+if TYPE_CHECKING:
+    from smsbridge.inbox import InboxServer
+
+__all__ = ["inbox"]
+
+
+def _templates(values: Sequence[str]) -> list[tuple[str, str]]:
+    found = []
+    for value in values:
+        template_id, equals, body = value.partition("=")
+        if not equals or not template_id:
+            raise CliError(f"--template {value!r}: write ID=BODY, e.g. otp='Your code is {{0}}'")
+        found.append((template_id, body))
+    return found
+
+
+def _melipayamak(server: InboxServer, host: str, port: int) -> str:
+    """Start the hosted Melipayamak emulator; its ready-to-use provider URL."""
+    try:
+        from smsbridge.inbox.melipayamak import host as host_melipayamak
+    except ImportError:
+        raise ConfigError(
+            "--melipayamak-port needs the Melipayamak provider: "
+            "pip install -e providers/melipayamak"
+        ) from None
+    try:
+        emulator = host_melipayamak(server, host=host, port=port)
+    except OSError as exc:
+        raise ConfigError(f"the Melipayamak emulator cannot listen: {exc}") from None
+    return emulator.provider_url()
+
+
+@contextlib.contextmanager
+def _until_stopped() -> Iterator[threading.Event]:
+    """An event set by SIGTERM (Ctrl-C arrives as KeyboardInterrupt)."""
+    stop = threading.Event()
+
+    def on_term(_signum: int, _frame: FrameType | None) -> None:
+        stop.set()
+
+    previous = signal.signal(signal.SIGTERM, on_term)
+    try:
+        yield stop
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=8090,
+    show_default=True,
+    help="Port to listen on (0 picks a free one; the printed URL shows it).",
+)
+@click.option(
+    "--store",
+    "store_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="FILE",
+    help="The shared SQLite store; default $SMSBRIDGE_INBOX, else ~/.local/state/smsbridge/.",
+)
+@click.option(
+    "--token",
+    envvar="SMSBRIDGE_INBOX_TOKEN",
+    metavar="TOKEN",
+    help="Require this token for the API and the page (needed off loopback); "
+    "default $SMSBRIDGE_INBOX_TOKEN.",
+)
+@click.option(
+    "--delivery-delay",
+    type=click.FloatRange(min=0),
+    default=2.0,
+    show_default=True,
+    metavar="S",
+    help="Seconds until a fake message shows delivered.",
+)
+@click.option(
+    "--max-messages",
+    type=click.IntRange(min=1),
+    default=5000,
+    show_default=True,
+    metavar="N",
+    help="Keep only the newest N messages.",
+)
+@click.option(
+    "--template",
+    "templates",
+    multiple=True,
+    metavar="ID=BODY",
+    help="Register a template body ({0} or {name} placeholders), so template sends show "
+    "rendered. Repeatable.",
+)
+@click.option(
+    "--allow-host",
+    "allowed_hosts",
+    multiple=True,
+    metavar="NAME",
+    help="Another name the page may be opened under (without a token, only loopback names).",
+)
+@click.option(
+    "--melipayamak-port",
+    type=click.IntRange(0, 65535),
+    metavar="PORT",
+    help="Also run a Melipayamak emulator on PORT (0: a free one) whose sends show here and "
+    "obey the chaos armed here (needs the Melipayamak provider).",
+)
+@verbosity
+def inbox(  # noqa: PLR0917 - click passes every option by keyword
+    host: str,
+    port: int,
+    store_path: Path | None,
+    token: str | None,
+    delivery_delay: float,
+    max_messages: int,
+    templates: Sequence[str],
+    allowed_hosts: Sequence[str],
+    melipayamak_port: int | None,
+) -> None:
+    """Serve a local SMS inbox: every message sent through fake://?inbox=..., live."""
+    from smsbridge.inbox import InboxServer, default_store_path, open_store
+
+    pairs = _templates(templates)
+    if store_path is None:
+        store_path = default_store_path()
+        store_path.parent.mkdir(parents=True, exist_ok=True)
+    store = open_store(store_path)
+    for template_id, body in pairs:
+        store.add_template(template_id, body)
+    server = InboxServer(
+        store,
+        host=host,
+        port=port,
+        token=token,
+        delivery_delay=delivery_delay,
+        max_messages=max_messages,
+        allowed_hosts=allowed_hosts,
+    )
+    try:
+        server.start()
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            raise ConfigError(
+                f"port {port} is in use: give --port N (0 picks a free one)"
+            ) from None
+        raise ConfigError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    send_url = shlex.quote(f"fake://?inbox={store.path}")
+    click.echo(f"smsbridge inbox on {server.url}")
+    click.echo(f"store: {store.path}")
+    click.echo(f"send with: SMSBRIDGE_URL={send_url}")
+    if melipayamak_port is not None:
+        try:
+            emulator_url = _melipayamak(server, host, melipayamak_port)
+        except BaseException:
+            server.stop()
+            raise
+        click.echo(f"melipayamak emulator: SMSBRIDGE_URL={shlex.quote(emulator_url)}")
+    if token:
+        click.echo("token required: open the page once as /?token=TOKEN")
+    with _until_stopped() as stop:
+        try:
+            while not stop.wait(0.5):
+                pass
+        except KeyboardInterrupt:
+            pass
+        finally:
+            server.stop()
+    click.echo("inbox stopped", err=True)
