@@ -210,3 +210,13 @@ def test_the_first_error_is_raised_when_sending() -> None:
         send_sms("09123456789", "hi")
     assert isinstance(caught.value, ImproperlyConfigured)
     assert isinstance(caught.value, ConfigurationError)
+
+
+def test_an_unset_webhook_secret_does_not_stop_sending() -> None:
+    """Only the webhook views depend on it; they refuse every request until it is set."""
+    from smsbridge.contrib.django import send_sms
+
+    raw = {"SENDERS": {"default": "fake://"}, "WEBHOOK_SECRET": "${SMSBRIDGE_NOT_SET_HERE}"}
+    with override_settings(SMSBRIDGE=raw):
+        assert send_sms("09123456789", "hi").all_accepted
+        assert "smsbridge.E005" not in [m.id for m in checks.check_settings()]  # in tests

@@ -79,6 +79,10 @@ class Problem:
     id: str
     msg: str
     hint: str | None = None
+    webhooks_only: bool = False
+    """True when only the webhook views are affected (sending still works)."""
+    unset_variable: bool = False
+    """True for an unset ``${VAR}``, which tests do not need."""
 
 
 @attrs.frozen(kw_only=True)
@@ -200,8 +204,10 @@ class _Reader:
     def __init__(self) -> None:
         self.problems: list[Problem] = []
 
-    def error(self, id: str, msg: str, hint: str | None = None) -> None:
-        self.problems.append(Problem(level="error", id=f"smsbridge.E{id}", msg=msg, hint=hint))
+    def error(self, id: str, msg: str, hint: str | None = None, **flags: bool) -> None:
+        self.problems.append(
+            Problem(level="error", id=f"smsbridge.E{id}", msg=msg, hint=hint, **flags)
+        )
 
     def warning(self, id: str, msg: str, hint: str | None = None) -> None:
         self.problems.append(Problem(level="warning", id=f"smsbridge.W{id}", msg=msg, hint=hint))
@@ -301,6 +307,8 @@ class _Reader:
                     "005",
                     f"SMSBRIDGE['WEBHOOK_SECRET'] #{index} names an unset environment variable: "
                     f"{', '.join(missing)}",
+                    webhooks_only=True,
+                    unset_variable=True,
                 )
                 continue
             if len(resolved) < _MIN_WEBHOOK_SECRET:
@@ -404,10 +412,11 @@ def read(raw: object) -> tuple[Config | None, list[Problem]]:
 
 
 def config() -> Config:
-    """The current configuration; the first error in it raised as :class:`SmsSettingsError`."""
+    """The current configuration; the first error in it raised as :class:`SmsSettingsError`
+    (an unset webhook secret is not one: the webhook views refuse every request instead)."""
     parsed, problems = read(getattr(settings, SETTING, None))
     for problem in problems:
-        if problem.level == "error":
+        if problem.level == "error" and not problem.webhooks_only:
             raise SmsSettingsError(problem.msg + (f" ({problem.hint})" if problem.hint else ""))
     assert parsed is not None  # noqa: S101 - read() returns a config whenever there is no error
     return parsed

@@ -80,10 +80,10 @@ def check_settings(
 ) -> list[checks.CheckMessage]:
     """Every problem of the ``SMSBRIDGE`` setting."""
     config, problems = _conf.read(getattr(settings, _conf.SETTING, None))
-    messages = [_message(problem) for problem in problems]
+    testing = in_test_environment()
+    messages = [_message(p) for p in problems if not (testing and p.unset_variable)]
     if config is None:
         return messages
-    testing = in_test_environment()
     try:
         host = PluginHost()
     except ConfigurationError as error:
