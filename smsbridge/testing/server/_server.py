@@ -327,6 +327,11 @@ class EmulatorServer:
         return self._server is not None
 
     @property
+    def socket(self) -> socket.socket | None:
+        """The listening socket while running (to read its options), else None."""
+        return None if self._server is None else self._server.socket
+
+    @property
     def base_url(self) -> str:
         """``http://host:port``, valid once started."""
         if self._server is None:
