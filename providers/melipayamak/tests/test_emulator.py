@@ -17,6 +17,7 @@ import zeep
 import zeep.exceptions
 import zeep.transports
 from lxml import etree
+from smsbridge_melipayamak import cli
 from smsbridge_melipayamak.emulator import (
     Account,
     DeliveryCode,
@@ -28,6 +29,7 @@ from smsbridge_melipayamak.emulator import (
 )
 from smsbridge_melipayamak.emulator.__main__ import build_parser, build_state
 
+import smsbridge
 from smsbridge.testing.server import ManualClock
 
 PACKAGE = Path(__file__).resolve().parents[1] / "smsbridge_melipayamak"
@@ -643,6 +645,27 @@ class TestLifecycle:
         conn.close()
 
 
+class TestProviderUrl:
+    """Emulator.provider_url() is a melipayamak:// URL smsbridge sends through as it is."""
+
+    def test_demo(self, emulator: Emulator) -> None:
+        """The first account (demo) and its line, pointed at the emulator."""
+        assert emulator.provider_url() == (
+            f"melipayamak://demo:demo-password@/?from={LINE}&endpoint={emulator.url}"
+        )
+
+    def test_any_account_sends(self, emulator: Emulator) -> None:
+        """Names and passwords are escaped, so any account's URL sends."""
+        emulator.state.add_account(
+            Account(username="al ice", password="p@ss:w/rd%", credit=10, lines={"3000505"})
+        )
+        url = emulator.provider_url("al ice")
+        with smsbridge.Client(url, autoload_plugins=True) as client:
+            assert client.send("hi", "09121234567").all_accepted
+        (message,) = emulator.state.sent
+        assert (message.username, message.sender) == ("al ice", "3000505")
+
+
 class TestCli:
     """python -m smsbridge_melipayamak.emulator."""
 
@@ -655,6 +678,63 @@ class TestCli:
         assert state.accounts["alice"].password == "s3cret"
         assert {"3000505", LINE} <= state.accounts["alice"].lines
         assert state.accounts["demo"].credit == 42.0
+
+    def test_prints_a_provider_url(self) -> None:
+        """The second line is a provider URL that smsbridge sends through as it is."""
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+        command = [sys.executable, "-m", "smsbridge_melipayamak.emulator", "--port", "0"]
+        command += ["--account", "alice:pw"]
+        with subprocess.Popen(command, stdout=subprocess.PIPE, text=True, env=env) as process:
+            try:
+                assert process.stdout is not None
+                endpoint = process.stdout.readline().split()[-1]
+                line = process.stdout.readline().rstrip("\n")
+                assert line == (
+                    f"provider URL: melipayamak://alice:pw@/?from={LINE}&endpoint={endpoint}"
+                )
+                with smsbridge.Client(line.split()[-1], autoload_plugins=True) as client:
+                    assert client.send("hi", "09121234567").all_accepted
+                port = int(endpoint.split(":")[2].split("/")[0])
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+                conn.request("GET", "/_emulator/sent")
+                (sent,) = json.loads(conn.getresponse().read())
+                conn.close()
+                assert sent["username"] == "alice"
+            finally:
+                process.terminate()
+                process.wait(timeout=10)
+
+    def test_busy_port_is_one_line(self, emulator: Emulator) -> None:
+        """A port in use: one line on stderr naming the port, exit status 1, no traceback."""
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+        command = [sys.executable, "-m", "smsbridge_melipayamak.emulator"]
+        done = subprocess.run(
+            [*command, "--port", str(emulator.port)],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=60,
+            check=False,
+        )
+        assert done.returncode == 1
+        assert done.stdout == ""
+        (line,) = done.stderr.splitlines()
+        assert line.startswith(
+            "python -m smsbridge_melipayamak.emulator: error: "
+            f"port {emulator.port} is already in use on 127.0.0.1"
+        )
+
+    def test_busy_port_through_the_provider_command(
+        self, emulator: Emulator, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """smsbridge-melipayamak emulator names itself in the same one line."""
+        assert cli.main(["emulator", "--port", str(emulator.port)]) == 1
+        out, err = capsys.readouterr()
+        assert out == ""
+        assert err.startswith(
+            f"smsbridge-melipayamak emulator: error: port {emulator.port} is already in use"
+        )
+        assert err.count("\n") == 1
 
     def test_runs_on_port_zero(self) -> None:
         """It prints the real URL and answers SOAP until killed."""

@@ -225,6 +225,54 @@ class TestThroughClient:
         assert [r.recipient for r in report] == targets
 
 
+@MODES
+class TestKitFaults:
+    """The test-server kit's faults, through the client: each settles as it must."""
+
+    def test_trickle(self, mode: Mode, emulator: Emulator) -> None:
+        """A reply trickling in a byte at a time outlives the total deadline (no single read
+        waits long): outcome_unknown, and the messages were sent."""
+        emulator.faults.trickle(0.1)
+        may_be_sent(mode, emulator.url, timeout=0.5)
+        assert len(emulator.state.sent) == 2
+
+    def test_redirect(self, mode: Mode, emulator: Emulator) -> None:
+        """A 302 from the service is refused, never followed: nothing was sent."""
+        emulator.faults.redirect("https://elsewhere.invalid/post/Send.asmx")
+        error = not_sent(mode, emulator.url)
+        assert error.category is ErrorCategory.CONFIGURATION
+        assert error.provider_code == 302
+        assert "elsewhere.invalid" in error.message
+        assert emulator.state.sent == []
+
+    def test_oversized_reply(self, mode: Mode, emulator: Emulator) -> None:
+        """A reply over the client's size cap (4 MiB by default) is refused after the
+        request went out: outcome_unknown, and the messages were sent."""
+        emulator.faults.oversize(5 * 1024 * 1024)
+        may_be_sent(mode, emulator.url)
+        assert len(emulator.state.sent) == 2
+
+    def test_reset(self, mode: Mode, emulator: Emulator) -> None:
+        """A connection reset after the request was written is unknown to the client, even
+        though the service never processed it."""
+        emulator.faults.refuse()
+        may_be_sent(mode, emulator.url)
+        assert emulator.state.sent == []
+        assert [r.fault for r in emulator.state.requests] == ["refuse"]
+
+    def test_share_of_sends(self, mode: Mode, emulator: Emulator) -> None:
+        """A share of SendSms requests fails, and exactly those: the rest are sent."""
+        emulator.faults.arm_named("http_500", None, probability=0.5, operation="SendSms")
+        results = [
+            send_through_client(mode, emulator.url, recipients=[number])[0]
+            for number in (f"+98912{n:07d}" for n in range(30))
+        ]
+        faulted = [r.fault == "http_500" for r in emulator.state.log.of("SendSms")]
+        assert [r.status is SendStatus.REJECTED for r in results] == faulted
+        assert 0 < sum(faulted) < 30
+        assert len(emulator.state.sent) == 30 - sum(faulted)
+
+
 class TestLogged:
     """A failed request is one record on the ``smsbridge`` logger."""
 
