@@ -164,3 +164,16 @@ class TestRealProviders:
         assert failover_supported(ListClient)
         build_client(("fake://", "fake://?batch_size=2"), client_class=ListClient)
         assert calls == [["fake://", "fake://?batch_size=2"]]
+
+
+def test_no_secret_in_reprs(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The parsed settings, the registry and the clients show no secret."""
+    from .conftest import SECRET
+
+    monkeypatch.setenv("MELI_PASSWORD", "p4ss-w0rd-xyz")
+    send_sms("09123456789", "hi")
+    shown = repr(senders.config()) + repr(senders) + repr(senders["default"])
+    shown += repr(senders.sender("default")) + str(senders.sender("default").shown())
+    assert SECRET not in shown
+    assert "p4ss" not in shown
+    assert "melipayamak://demo:********@/?from=50004001234567" in shown

@@ -36,8 +36,7 @@ def in_test_environment() -> bool:
     """True between Django's ``setup_test_environment()`` and its teardown.
 
     Django's test runner and pytest-django both call it before the first test. Its mark is
-    ``django.test.utils._TestState.saved_data``; the module is only looked at when something
-    already imported it, so production processes never import django.test for this.
+    ``django.test.utils._TestState.saved_data``, looked up without importing anything.
     """
     utils = sys.modules.get("django.test.utils")
     state = getattr(utils, "_TestState", None)
