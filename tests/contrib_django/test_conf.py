@@ -220,3 +220,11 @@ def test_an_unset_webhook_secret_does_not_stop_sending() -> None:
     with override_settings(SMSBRIDGE=raw):
         assert send_sms("09123456789", "hi").all_accepted
         assert "smsbridge.E005" not in [m.id for m in checks.check_settings()]  # in tests
+
+
+def test_url_client_options_follow_the_core() -> None:
+    """The client options a URL may carry are the ones the core's client takes from URLs."""
+    from smsbridge._engine._settings import URL_PARAMS
+    from smsbridge.contrib.django._conf import CLIENT_OPTIONS
+
+    assert sorted(CLIENT_OPTIONS) == sorted(URL_PARAMS)
