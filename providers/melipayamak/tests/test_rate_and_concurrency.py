@@ -3,8 +3,10 @@
 The emulator's request log stamps every SendSms with its arrival time and the number of
 requests in flight at that moment: the pacing shows in the spacing of the arrivals, and the
 most requests it saw at once must equal the client's ``concurrency``. The machine running the
-tests is shared and noisy, so spacing is checked against 0.8 of the interval, and nothing
-against an upper bound.
+tests is shared and noisy, so spacing is checked against 0.8 of the interval, nothing against
+an upper bound, and a paced send is tried up to three times: one request delayed on its way
+(its worker scheduled late) arrives close to the next one, while a limiter that does not pace
+sends every request at once, every time.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import os
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +35,7 @@ BATCH = 100  # Melipayamak's recipients per request
 RATE = 4.0  # requests per second: 0.25 s apart, so 0.05 s of jitter is tolerated
 CONCURRENCY = 3
 HOLD = 0.5  # seconds the emulator holds each request, so that the workers overlap
+ATTEMPTS = 3
 
 
 @pytest.fixture
@@ -92,6 +95,21 @@ def run_cli(emulator: Emulator, tmp_path: Path, count: int, *options: str) -> No
     assert f'"accepted": {count}' in done.stdout
 
 
+def assert_paced(emulator: Emulator, paced_send: Callable[[], None], requests: int) -> None:
+    """Run ``paced_send`` until the emulator saw its ``requests`` SendSms arrive at least
+    0.8/RATE apart, at most ATTEMPTS times (see the module docstring)."""
+    attempts = []
+    for _ in range(ATTEMPTS):
+        emulator.state.reset()
+        paced_send()
+        gaps = spacing(emulator)
+        assert len(gaps) == requests - 1
+        if min(gaps) >= 0.8 / RATE:
+            return
+        attempts.append([round(gap, 3) for gap in gaps])
+    pytest.fail(f"SendSms arrived less than {0.8 / RATE} s apart in every attempt: {attempts}")
+
+
 class TestRateLimit:
     """Requests start no faster than the rate limit, as the emulator sees them arrive."""
 
@@ -99,18 +117,22 @@ class TestRateLimit:
     def test_client(self, mode: Mode, emulator: Emulator) -> None:
         """Client(rate_limit=R): five requests (with four workers free to go at once) arrive
         at least 1/R apart."""
-        results = send(mode, emulator, numbers(5 * BATCH), rate_limit=RATE, concurrency=4)
-        assert all(result.status is SendStatus.ACCEPTED for result in results)
-        gaps = spacing(emulator)
-        assert len(gaps) == 4
-        assert min(gaps) >= 0.8 / RATE, gaps
+
+        def paced_send() -> None:
+            results = send(mode, emulator, numbers(5 * BATCH), rate_limit=RATE, concurrency=4)
+            assert all(result.status is SendStatus.ACCEPTED for result in results)
+
+        assert_paced(emulator, paced_send, requests=5)
 
     def test_cli(self, emulator: Emulator, tmp_path: Path) -> None:
         """smsbridge send --rate R --concurrency N paces its requests 1/R apart."""
-        run_cli(emulator, tmp_path, 5 * BATCH, "--rate", str(RATE), "--concurrency", "3")
-        gaps = spacing(emulator)
-        assert len(gaps) == 4
-        assert min(gaps) >= 0.8 / RATE, gaps
+        assert_paced(
+            emulator,
+            lambda: run_cli(
+                emulator, tmp_path, 5 * BATCH, "--rate", str(RATE), "--concurrency", "3"
+            ),
+            requests=5,
+        )
 
 
 class TestConcurrency:
