@@ -228,6 +228,9 @@ class _Handler(BaseHTTPRequestHandler):
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = LISTEN_BACKLOG
+    # On Windows SO_REUSEADDR lets a second server bind a port in use; elsewhere it only
+    # allows rebinding over TIME_WAIT, and a busy port still fails with EADDRINUSE.
+    allow_reuse_address = sys.platform != "win32"
 
     def __init__(self, address: tuple[str, int], owner: EmulatorServer) -> None:
         self.owner = owner
