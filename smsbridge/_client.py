@@ -56,15 +56,12 @@ def _build_engine(  # noqa: PLR0917 - private, called once
         )
         provider = host.provider_class(parsed.scheme).from_url(own)
         host.provider_created(provider)
-        shown = str(parsed)
-    else:
-        if not isinstance(provider, BaseProvider):
-            raise ConfigurationError(
-                f"provider must be a BaseProvider, not {type(provider).__name__}"
-            )
-        shown = f"{provider.scheme or provider.name}://"
+        # Test tooling may stand in for a provider configured by URL (never for an instance
+        # the caller built and passed in: that is already the caller's explicit choice).
+        provider = _intercept.provider_for(provider, str(parsed))
+    elif not isinstance(provider, BaseProvider):
+        raise ConfigurationError(f"provider must be a BaseProvider, not {type(provider).__name__}")
     settings = Settings.build(params, **options)
-    provider = _intercept.provider_for(provider, shown)
     return Engine(provider, settings, host, transport)
 
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 import functools
 import importlib.metadata
 import os
-from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Final
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Final, cast
 
 import pluggy
 
@@ -106,7 +106,7 @@ class PluginHost:
             # Refuses hook implementations whose names match no spec (a misspelled hook).
             pm.check_pending()
         except pluggy.PluginValidationError as error:
-            name = pm.get_name(error.plugin)
+            name = pm.get_name(error.plugin) or _shown(error.plugin)
             if error.plugin in plugins:  # passed in code: there is no entry point to block
                 raise ConfigurationError(
                     f"the plugin {_shown(error.plugin)} passed to the client is invalid: {error}"
@@ -146,7 +146,7 @@ class PluginHost:
             found: dict[str, type[BaseProvider]] = {}
             for impl in self.pm.hook.smsbridge_register_providers.get_hookimpls():
                 try:
-                    contributed = impl.function()
+                    contributed = cast("Iterable[object]", impl.function())
                 except Exception as error:
                     raise _load_failed(
                         impl.plugin_name, "its smsbridge_register_providers", error

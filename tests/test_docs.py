@@ -63,6 +63,8 @@ class TestHookReference:
         assert sorted(documented) == sorted(hook_names())
 
 
+# The examples are scripts as a user runs them, outside any test fixture.
+@pytest.mark.sms_real_providers
 @pytest.mark.parametrize("page", ["hooks.md", "testing.md", "guide.md"])
 def test_examples_run(page: str) -> None:
     """Each python example runs, in order, in one namespace per page, with an empty outbox."""

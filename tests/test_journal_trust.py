@@ -221,6 +221,8 @@ def line_client(url: str) -> Client:
     return Client(url, plugins=[LinePlugin()], autoload_plugins=False)
 
 
+# Builds its providers from URLs on purpose: sms_outbox must not stand in for them.
+@pytest.mark.sms_real_providers
 class TestCampaignIdentity:
     """A resume matches the whole campaign, or sends nothing and says what differs."""
 

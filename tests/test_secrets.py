@@ -166,6 +166,8 @@ class TestRepr:
         assert PASSWORD not in repr(client)
 
 
+# Builds its providers from URLs on purpose: sms_outbox must not stand in for them.
+@pytest.mark.sms_real_providers
 class TestErrors:
     """Errors about a URL never quote its password, not even in the traceback."""
 
@@ -209,6 +211,8 @@ class TestErrors:
         assert "not-it" not in str(report.to_dict())
 
 
+# Builds its providers from URLs on purpose: sms_outbox must not stand in for them.
+@pytest.mark.sms_real_providers
 class TestLogs:
     """Log events mask phone numbers, leave the text out, and never hold a secret."""
 

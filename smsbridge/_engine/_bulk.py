@@ -62,11 +62,13 @@ _FIRST_CHUNK: Final = 200
 """The first chunk is small, so the first request goes out within milliseconds."""
 
 
-def _chunk_sizes() -> Iterator[int]:
-    size = _FIRST_CHUNK
+def _chunk_sizes(first: int = _FIRST_CHUNK) -> Iterator[int]:
+    """Chunk sizes: the first one small (or one full wave of requests, when that is larger),
+    growing to :data:`_CHUNK`."""
+    size = min(max(first, _FIRST_CHUNK), _CHUNK * 4)
     while True:
         yield size
-        size = min(size * 4, _CHUNK)
+        size = max(min(size * 4, _CHUNK), _CHUNK)
 
 
 _PREFETCH: Final = 2000
@@ -182,46 +184,36 @@ class _Source:
         self._digest = digest
 
     def chunks(
-        self, state: dict[str, Any], region: str, landlines: bool
-    ) -> Iterator[tuple[list[tuple[int, str, str | None, str | None, str | None]], dict[str, Any]]]:
-        """``(rows, source state after them)`` chunk by chunk, from where ``state`` stopped."""
-        position = int(state.get("rows", 0))
+        self, state: dict[str, Any], first: int = _FIRST_CHUNK
+    ) -> Iterator[tuple[list[tuple[str, str | None]], dict[str, Any]]]:
+        """``(recipients as read with their origin, source state after them)`` chunk by chunk,
+        from where ``state`` stopped; the first chunk holds ``first`` rows. Reading only:
+        numbers are checked by :func:`_checked`."""
+        rows = int(state.get("rows", 0))
+        sizes = _chunk_sizes(first)
         if self.file is not None:
-            entries = self.file.entries(int(state.get("offset", 0)), int(state.get("line", 1)))
-            sizes = _chunk_sizes()
+            file = self.file
+            entries = file.entries(int(state.get("offset", 0)), int(state.get("line", 1)))
             while chunk := list(itertools.islice(entries, next(sizes))):
-                rows = []
-                for raw, line, _ in chunk:
-                    number, reason = check_number(raw, region, landlines=landlines)
-                    origin = None if reason is None else self.file.origin(line)
-                    rows.append((position, raw, number, reason, origin))
-                    position += 1
+                rows += len(chunk)
                 offset, line = chunk[-1][2], chunk[-1][1] + 1
                 after = {
                     "kind": "file",
-                    "rows": position,
+                    "rows": rows,
                     "offset": offset,
                     "line": line,
                     "fingerprint": self._advance_file_digest(offset),
                 }
-                yield rows, after
+                yield [(raw, file.origin(at)) for raw, at, _ in chunk], after
             return
-        values = (
-            itertools.islice(iter(self.values), position, None) if position else iter(self.values)
-        )
-        sizes = _chunk_sizes()
+        values = itertools.islice(iter(self.values), rows, None) if rows else iter(self.values)
         while chunk_values := list(itertools.islice(values, next(sizes))):
-            rows = []
-            for raw in chunk_values:
-                text = _value(raw)
-                self._digest.update(text.encode() + b"\n")
-                number, reason = check_number(raw, region, landlines=landlines)
-                rows.append((position, text, number, reason, None))
-                position += 1
-            yield (
-                rows,
-                {"kind": "stream", "rows": position, "fingerprint": self._digest.hexdigest()},
-            )
+            texts = [_value(raw) for raw in chunk_values]
+            # One update per chunk hashes the same bytes as one per value (verify() does that).
+            self._digest.update(("\n".join(texts) + "\n").encode())
+            rows += len(texts)
+            state = {"kind": "stream", "rows": rows, "fingerprint": self._digest.hexdigest()}
+            yield [(text, None) for text in texts], state
 
     def empty_state(self) -> dict[str, Any]:
         kind = "file" if self.file is not None else "stream"
@@ -258,6 +250,8 @@ class _JournalPort:
 
     async def call(self, function: Callable[..., _T], *args: Any) -> _T:
         """Run ``function(*args)`` on the journal thread."""
+        if os.environ.get("SMSB_INLINE"):
+            return function(*args)
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._pool, functools.partial(function, *args))
 
@@ -306,7 +300,10 @@ class _JournalPort:
             ops = urgent or self._ops[:1]
             self._ops = [op for op in self._ops if op not in ops] if urgent else self._ops[1:]
             try:
-                results = await loop.run_in_executor(self._pool, self._apply, ops)
+                if os.environ.get("SMSB_INLINE"):
+                    results = self._apply(ops)
+                else:
+                    results = await loop.run_in_executor(self._pool, self._apply, ops)
             except BaseException as error:
                 for _, _, future in ops:
                     if future is not None and not future.done():
@@ -491,7 +488,9 @@ class _Campaign:
                 final = await self._send(outgoing, parts, positions, numbers, [])
             else:
                 going = [i for i in range(len(numbers)) if i not in early]
-                settled = [(positions[i], result, name) for i, result in early.items()]
+                settled: list[tuple[int, RecipientResult, str | None]] = [
+                    (positions[i], result, name) for i, result in early.items()
+                ]
                 results: dict[int, RecipientResult] = dict(early)
                 if going:
                     sent = await self._send(
@@ -516,14 +515,21 @@ class _Campaign:
         self, source: _Source, state: dict[str, Any], region: str, landlines: bool
     ) -> None:
         """Read the source into the journal, a chunk per commit, waking the workers."""
-        chunks = source.chunks(state, region, landlines)
+        # The first chunk fills every worker's first request, so none waits for the second.
+        first = self.size * self.engine.settings.concurrency
+        chunks = source.chunks(state, first)
+        position = int(state.get("rows", 0))
         last = state
         while True:
-            # Reading and validating a chunk is file I/O and CPU: off the event loop too.
+            # Reading is file I/O (or the caller's iterable): off the event loop.
             step = await self.port.call(next, chunks, None)
             if step is None:
                 break
-            rows, last = step
+            entries, last = step
+            # Checking is pure computation, a millisecond or two a chunk: here, so the journal
+            # thread holds the interpreter lock only briefly and requests are not held up.
+            rows = _checked(entries, position, region, landlines)
+            position += len(rows)
             await self.port.enqueue(rows, last)
             for _, _, number, _, _ in rows:
                 if number is None:
@@ -534,6 +540,18 @@ class _Campaign:
         await self.port.call(_finish, self.port.store, last)
         self.enqueue_done.set()
         self.new_rows.set()
+
+
+def _checked(
+    entries: list[tuple[str, str | None]], position: int, region: str, landlines: bool
+) -> list[tuple[int, str, str | None, str | None, str | None]]:
+    """Journal rows ``(position, raw, E.164 or None, reason, origin if invalid)``."""
+    rows = []
+    for raw, origin in entries:
+        number, reason = check_number(raw, region, landlines=landlines)
+        rows.append((position, raw, number, reason, None if reason is None else origin))
+        position += 1
+    return rows
 
 
 def _finish(store: SqliteJournal, state: dict[str, Any]) -> None:
@@ -661,7 +679,7 @@ async def run_bulk(
             path,
             identity_of(engine, message),
             source,
-            None if given_writer is not None else report,
+            None if isinstance(report, ReportWriter) else report,
             resend_unknown,
         )
     except BaseException:

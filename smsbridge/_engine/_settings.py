@@ -58,6 +58,10 @@ def _region(_instance: object, _attribute: object, value: object) -> None:
         raise ConfigurationError(f"unknown region {value!r}; use a code such as 'IR'")
 
 
+def _upper(value: object) -> object:
+    return value.upper() if isinstance(value, str) else value
+
+
 def _duplicates(_instance: object, _attribute: object, value: object) -> None:
     if value not in ("merge", "send_each"):
         raise ConfigurationError(f"duplicates must be 'merge' or 'send_each', not {value!r}")
@@ -80,11 +84,7 @@ class Settings:
     :param max_response_bytes: larger replies are refused (after decoding).
     """
 
-    region: str = attrs.field(
-        default=DEFAULT_REGION,
-        converter=lambda v: v.upper() if isinstance(v, str) else v,
-        validator=_region,
-    )
+    region: str = attrs.field(default=DEFAULT_REGION, converter=_upper, validator=_region)
     max_segments: int = attrs.field(default=10, validator=_whole("max_segments"))
     duplicates: DuplicatePolicy = attrs.field(default="merge", validator=_duplicates)
     concurrency: int = attrs.field(default=4, validator=_whole("concurrency"))

@@ -417,10 +417,14 @@ class SqliteJournal:
         if not records:
             self._set_meta({"source": json.dumps(source)})
             return final
-        db.executemany(
+        # One statement for the chunk, its rows as one JSON text: SQLite works through it
+        # without the interpreter lock, where executemany would take and drop the lock once
+        # per row, fighting the event loop's thread for it.
+        db.execute(
             "INSERT OR IGNORE INTO recipients (position, raw, recipient, state, error, origin) "
-            "VALUES (?, ?, ?, ?, ?, ?)",
-            records,
+            "SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, "
+            "value ->> 5 FROM json_each(?)",
+            (json.dumps(records, ensure_ascii=False),),
         )
         first, last = records[0][0], records[-1][0]
         # Deduplication, set at a time inside SQLite: the chunk's numbers into the index (the
@@ -570,12 +574,14 @@ class SqliteJournal:
 
     _ACCEPTED: Final = (
         "INSERT OR REPLACE INTO outcomes (position, state, message_id, segments, provider, "
-        f"attempts) VALUES (?, {ACCEPTED}, ?, ?, ?, ?)"
+        f"attempts) SELECT value ->> 0, {ACCEPTED}, value ->> 1, value ->> 2, value ->> 3, "
+        "value ->> 4 FROM json_each(?)"
     )
     _FAILED: Final = (
         "INSERT OR REPLACE INTO outcomes (position, state, message_id, segments, category, "
         "provider_code, error, retryable, provider, attempts) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        "SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, "
+        "value ->> 6, value ->> 7, value ->> 8, value ->> 9 FROM json_each(?)"
     )
 
     def write_outcomes(
@@ -611,10 +617,11 @@ class SqliteJournal:
                     attempts,
                 )
             )
+        # As in enqueue: one statement each, the rows as one JSON text.
         if accepted:
-            self._db.executemany(self._ACCEPTED, accepted)
+            self._db.execute(self._ACCEPTED, (json.dumps(accepted, ensure_ascii=False),))
         if failed:
-            self._db.executemany(self._FAILED, failed)
+            self._db.execute(self._FAILED, (json.dumps(failed, ensure_ascii=False),))
         if flight is not None:
             self._db.execute("DELETE FROM flights WHERE id = ?", (flight,))
 

@@ -42,7 +42,9 @@ class _Connection:
 
     def stale(self) -> bool:
         """True when the server closed the idle connection or sent something unasked."""
-        return self.writer.is_closing() or self.reader.at_eof() or bool(self.reader._buffer)
+        # Bytes already waiting are a reply nobody asked for: not a connection to reuse.
+        waiting = getattr(self.reader, "_buffer", b"")
+        return self.writer.is_closing() or self.reader.at_eof() or bool(waiting)
 
     def close(self) -> None:
         transport = self.writer.transport

@@ -13,7 +13,7 @@ import functools
 import os
 import ssl
 import zlib
-from typing import Final, NamedTuple
+from typing import Any, Final, NamedTuple
 from urllib.parse import unquote, urlsplit
 
 import h11
@@ -111,7 +111,8 @@ def route_for(url: str, proxies: dict[str, str]) -> Route:
 def _bypassed(host: str, proxies: dict[str, str]) -> bool:
     import urllib.request  # tens of milliseconds to import; only needed with a proxy
 
-    return bool(urllib.request.proxy_bypass_environment(host, proxies))
+    bypass: Any = getattr(urllib.request, "proxy_bypass_environment")  # noqa: B009 - not in typeshed
+    return bool(bypass(host, proxies))
 
 
 def environment_proxies() -> dict[str, str]:

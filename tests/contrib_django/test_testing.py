@@ -44,14 +44,14 @@ def test_django_test_cases_start_empty() -> None:
 
 
 def test_the_pytest_plugins_autouse_fixture(pytester: pytest.Pytester) -> None:
-    """With the plugin, a test that never asks for sms_outbox starts empty too."""
+    """With the plugin (installed with smsbridge as a pytest11 entry point), a test that never
+    asks for sms_outbox starts empty too."""
     pytester.makeconftest(
         "import django\n"
         "from django.conf import settings\n"
         "settings.configure(INSTALLED_APPS=['smsbridge.contrib.django'],\n"
         "    SMSBRIDGE={'SENDERS': {'default': 'fake://'}, 'WEBHOOK_SECRET': 'x' * 20})\n"
         "django.setup()\n"
-        f"pytest_plugins = ['{django_pytest_plugin.__name__}']\n"
     )
     pytester.makepyfile(
         "from smsbridge.contrib.django import outbox, send_sms\n"
@@ -63,6 +63,18 @@ def test_the_pytest_plugins_autouse_fixture(pytester: pytest.Pytester) -> None:
     )
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-p", "no:django")
     result.assert_outcomes(passed=2)
+    # And it is the entry point's doing: without the plugin, the second test sees the first's SMS.
+    result = pytester.runpytest_subprocess(
+        "-p",
+        "no:cacheprovider",
+        "-p",
+        "no:django",
+        "-p",
+        f"no:{django_pytest_plugin.__name__}",
+        "-p",
+        "no:smsbridge_django",
+    )
+    result.assert_outcomes(passed=1, failed=1)
 
 
 def test_exports_are_sorted_and_complete() -> None:

@@ -143,7 +143,7 @@ _SEND_SMS: Final = re.compile(
 _DELIVERIES: Final = re.compile(
     rb"<GetDeliveriesResult>((?:<int>-?[0-9]+</int>)*)</GetDeliveriesResult>"
 )
-_ITEM: Final = re.compile(rb">(-?[0-9]+)<")
+_ITEM: Final = re.compile(r">(-?[0-9]+)<")
 
 
 def _canonical(content: bytes, operation: str) -> Reply | None:
@@ -160,12 +160,12 @@ def _canonical(content: bytes, operation: str) -> Reply | None:
         lists: dict[str, list[str]] = {"SendSmsResult": []}
         if ids is not None:
             texts.update(recId="", status=status.decode())
-            lists.update(recId=[i.decode() for i in _ITEM.findall(ids)], status=[])
+            lists.update(recId=_ITEM.findall(ids.decode("ascii")), status=[])
         return Reply(texts, lists)
     fields = _DELIVERIES.fullmatch(inner)
     if fields is None:
         return None
-    values = [i.decode() for i in _ITEM.findall(fields.group(1))]
+    values = _ITEM.findall(fields.group(1).decode("ascii"))
     return Reply({"GetDeliveriesResult": ""}, {"GetDeliveriesResult": values})
 
 

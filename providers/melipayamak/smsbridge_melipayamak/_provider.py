@@ -227,7 +227,8 @@ class MelipayamakProvider(BaseProvider):
         ]
 
     def _result(self, number: str, rec_id: str, status: int, parts: int) -> RecipientResult:
-        if status == 0 and rec_id.isdigit() and int(rec_id) > 0:
+        # A recId is a positive number: digits, not all of them zeros.
+        if status == 0 and rec_id.isdigit() and rec_id.strip("0"):
             return RecipientResult(
                 recipient=number, status=SendStatus.ACCEPTED, message_id=rec_id, segments=parts
             )
