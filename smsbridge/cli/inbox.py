@@ -49,6 +49,19 @@ def _melipayamak(server: InboxServer, host: str, port: int) -> str:
     return emulator.provider_url()
 
 
+def _announce(server: InboxServer, host: str, token: str | None, melipayamak: int | None) -> None:
+    """Print where the inbox is and how to send to it (starting the emulator if asked)."""
+    store = server.store
+    click.echo(f"smsbridge inbox on {server.url}")
+    click.echo(f"store: {store.path}")
+    click.echo(f"send with: SMSBRIDGE_URL={shlex.quote(f'fake://?inbox={store.path}')}")
+    if melipayamak is not None:
+        emulator_url = _melipayamak(server, host, melipayamak)
+        click.echo(f"melipayamak emulator: SMSBRIDGE_URL={shlex.quote(emulator_url)}")
+    if token:
+        click.echo("token required: open the page once as /?token=TOKEN")
+
+
 @contextlib.contextmanager
 def _until_stopped() -> Iterator[threading.Event]:
     """An event set by SIGTERM (Ctrl-C arrives as KeyboardInterrupt)."""
@@ -164,21 +177,11 @@ def inbox(  # noqa: PLR0917 - click passes every option by keyword
                 f"port {port} is in use: give --port N (0 picks a free one)"
             ) from None
         raise ConfigError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
-    send_url = shlex.quote(f"fake://?inbox={store.path}")
-    click.echo(f"smsbridge inbox on {server.url}")
-    click.echo(f"store: {store.path}")
-    click.echo(f"send with: SMSBRIDGE_URL={send_url}")
-    if melipayamak_port is not None:
-        try:
-            emulator_url = _melipayamak(server, host, melipayamak_port)
-        except BaseException:
-            server.stop()
-            raise
-        click.echo(f"melipayamak emulator: SMSBRIDGE_URL={shlex.quote(emulator_url)}")
-    if token:
-        click.echo("token required: open the page once as /?token=TOKEN")
+    # Signals are handled from here on: a SIGTERM or Ctrl-C right after the URL is printed
+    # (a script that only wanted the port) is a clean stop too.
     with _until_stopped() as stop:
         try:
+            _announce(server, host, token, melipayamak_port)
             while not stop.wait(0.5):
                 pass
         except KeyboardInterrupt:
