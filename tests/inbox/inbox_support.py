@@ -13,6 +13,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from smsbridge import Client
+
 ROOT = Path(__file__).resolve().parents[2]
 _SENDER = """
 import json, sys
@@ -114,3 +116,14 @@ class Api:
         status, data = self.call("DELETE", path)
         assert status == 200, (status, data)
         return data
+
+
+def melipayamak_client(url: str) -> Client:
+    """A client for a ``melipayamak://`` URL, its provider built here: a Client given a
+    provider object reaches it even where ``sms_outbox`` captures Clients built from URLs."""
+    from smsbridge_melipayamak import MelipayamakProvider
+
+    from smsbridge.config import ProviderURL
+
+    provider = MelipayamakProvider.from_url(ProviderURL.parse(url))
+    return Client(provider=provider, timeout=5)

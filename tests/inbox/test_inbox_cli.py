@@ -9,7 +9,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pytest
-from inbox_support import Api, child_env, send_elsewhere
+from inbox_support import Api, child_env, melipayamak_client, send_elsewhere
 
 _MAIN = "from smsbridge.cli import main; main()"
 
@@ -74,14 +74,13 @@ def test_stops_cleanly(running: Running, how: signal.Signals) -> None:
 def test_hosts_melipayamak(store_path: Path) -> None:
     """--melipayamak-port runs the emulator and prints its provider URL; its sends show."""
     pytest.importorskip("smsbridge_melipayamak")
-    from smsbridge import Client
 
     inbox = Running(["--store", str(store_path), "--melipayamak-port", "0"])
     try:
         line = inbox.extra_line()
         assert line.startswith("melipayamak emulator: SMSBRIDGE_URL='melipayamak://demo:")
         url = line.split("=", 1)[1].strip("'")
-        with Client(url, autoload_plugins=True, timeout=5) as client:
+        with melipayamak_client(url) as client:
             assert client.send("hi", ["09123456789"]).all_accepted
         assert Api(inbox.url).get("/api/v1/latest?number=09123456789")["provider"] == (
             "melipayamak"

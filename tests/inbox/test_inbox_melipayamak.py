@@ -9,7 +9,7 @@ import time
 from collections.abc import Callable, Iterator
 
 import pytest
-from inbox_support import Api, child_env
+from inbox_support import Api, child_env, melipayamak_client
 
 pytest.importorskip("smsbridge_melipayamak", reason="the Melipayamak provider is not installed")
 
@@ -32,7 +32,7 @@ LINE = "50004001234567"
 
 
 def _client(emulator: Emulator) -> Client:
-    return Client(emulator.provider_url(), autoload_plugins=True, timeout=5)
+    return melipayamak_client(emulator.provider_url())
 
 
 def _until(check: Callable[[], object], what: str, timeout: float = 5.0) -> None:
@@ -221,7 +221,7 @@ class TestOverHttp:
     def test_reported_and_delivered(self, remote: str, api: Api) -> None:
         """The send shows up through /api/v1/intake and turns delivered through
         /api/v1/intake/status."""
-        with Client(remote, autoload_plugins=True, timeout=5) as client:
+        with melipayamak_client(remote) as client:
             report = client.send("Your code is 4821", ["09123456789"])
         assert report.all_accepted
         latest = api.get("/api/v1/latest?number=09123456789")
@@ -238,7 +238,7 @@ class TestOverHttp:
     def test_chaos_over_http(self, remote: str, api: Api) -> None:
         """Chaos armed through the API fails the remote emulator's next send."""
         api.post("/api/v1/chaos", {"category": "insufficient_credit", "provider": "melipayamak"})
-        with Client(remote, autoload_plugins=True, timeout=5) as client:
+        with melipayamak_client(remote) as client:
             report = client.send("hi", ["09123456789"])
         assert report[0].error is not None
         assert report[0].error.category is ErrorCategory.INSUFFICIENT_CREDIT
