@@ -243,17 +243,22 @@
       ]);
       renderConversations(conversations.conversations);
       renderRules(rules.rules);
-      if (state.selected) {
-        const known = conversations.conversations.some((c) => c.number === state.selected);
+      const number = state.selected;
+      if (number) {
+        const known = conversations.conversations.some((c) => c.number === number);
         if (known || !state.query) {
-          const thread = await api("GET", "/api/v1/conversations/" + encodeURIComponent(state.selected));
-          if (thread.messages.length) renderThread(thread);
-          else {
-            state.selected = null;
-            clearThread();
+          const thread = await api("GET", "/api/v1/conversations/" + encodeURIComponent(number));
+          // The user may have picked another number, or cleared this one, meanwhile.
+          if (state.selected === number) {
+            if (thread.messages.length) renderThread(thread);
+            else {
+              state.selected = null;
+              clearThread();
+            }
           }
         }
       }
+      if (!state.selected) clearThread();
       document.body.dataset.revision = String(state.revision || 0);
     } catch (error) {
       if (error.message !== "unauthorised") notice("The inbox cannot be reached: " + error.message);
