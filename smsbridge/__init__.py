@@ -18,6 +18,7 @@ if _typing.TYPE_CHECKING:
         ResultError,
         SendReport,
         SendStatus,
+        Settlement,
         Template,
         TemplateSupport,
     )
@@ -90,6 +91,7 @@ _EXPORTS: dict[str, str] = {
     "SendVetoedError": "smsbridge.exceptions",
     "SenderRejectedError": "smsbridge.exceptions",
     "Settings": "smsbridge._engine._settings",
+    "Settlement": "smsbridge._models",
     "SmsBridgeError": "smsbridge.exceptions",
     "Template": "smsbridge._models",
     "TemplateSupport": "smsbridge._models",
@@ -154,6 +156,7 @@ __all__ = [
     "SendVetoedError",
     "SenderRejectedError",
     "Settings",
+    "Settlement",
     "SmsBridgeError",
     "Template",
     "TemplateSupport",

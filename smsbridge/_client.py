@@ -361,6 +361,19 @@ class Client(_Facade):
         with SqliteJournal(journal) as book:
             return check_deliveries(self.engine, book)
 
+    def settle_journal(self, journal: str | Path) -> dict[str, int]:
+        """Ask the provider what became of a campaign's unknown rows (where it can look sends up
+        by key, within its window): ``accepted`` ones get their message id, ``not_sent`` ones
+        are sent when the campaign resumes, the rest stay ``unknown``."""
+        from smsbridge._engine._reconcile import settle_unknown
+        from smsbridge.journal._sqlite import SqliteJournal
+
+        if self.provider.capabilities.settle_window is None:
+            raise ConfigurationError(f"{self.provider.name} cannot look sends up by key")
+        SqliteJournal(journal, read_only=True).close()
+        with SqliteJournal(journal) as book:
+            return settle_unknown(self.engine, book)
+
     def close(self) -> None:
         """Close the provider's connections."""
         self.engine.close()

@@ -22,6 +22,7 @@ __all__ = [
     "ResultError",
     "SendReport",
     "SendStatus",
+    "Settlement",
     "Template",
     "TemplateSupport",
 ]
@@ -332,7 +333,23 @@ class Capabilities:
     landlines: bool = False
     """Whether fixed-line numbers are valid recipients (most SMS providers reach mobiles only)."""
     max_delivery_batch: int = attrs.field(default=100, validator=attrs.validators.ge(1))
-    """The most message ids one delivery-status request may carry."""
+    """The most message ids (or keys) one delivery-status (or settle) request may carry."""
+    settle_window: float | None = None
+    """Seconds after a send during which the provider can say, by the send's key, whether it
+    took it (Kavenegar's ``localid``: 12 hours); None when it cannot. Lets a lost reply be
+    settled instead of staying ``unknown``."""
+
+
+@attrs.frozen(kw_only=True)
+class Settlement:
+    """What the provider knows of the send made under one key (whose reply was lost)."""
+
+    key: str
+    sent: bool | None
+    """True: it took the message; False: it has no record of it, so it was not sent; None:
+    it cannot tell."""
+    message_id: str | None = None
+    status: DeliveryStatus = DeliveryStatus.UNKNOWN
 
 
 @attrs.frozen(kw_only=True)

@@ -39,6 +39,7 @@ from smsbridge._models import (
     DeliveryReport,
     Message,
     RecipientResult,
+    Settlement,
     Template,
 )
 from smsbridge.exceptions import (
@@ -138,6 +139,15 @@ class BaseProvider:
     ) -> list[DeliveryReport]:
         """One report per id, in order (``response`` is None when no request was needed)."""
         raise NotImplementedError(f"{self.name} does not report delivery status")
+
+    def settle_request_for(self, keys: Sequence[str]) -> Request | None:
+        """The request asking what became of the sends made under ``keys`` (at most
+        ``capabilities.max_delivery_batch``); only when ``capabilities.settle_window``."""
+        raise NotImplementedError(f"{self.name} cannot look sends up by key")
+
+    def settled_from(self, response: Response | None, keys: Sequence[str]) -> list[Settlement]:
+        """One settlement per key, in order."""
+        raise NotImplementedError(f"{self.name} cannot look sends up by key")
 
     def balance_request_for(self) -> Request:
         """The request asking the account's credit."""

@@ -379,8 +379,11 @@ class _Campaign:
         on_progress: Callable[[BulkProgress], None] | None,
         counts: dict[str, int],
         started: float,
+        campaign_id: str = "",
     ) -> None:
         self.engine = engine
+        self.campaign_id = campaign_id
+        """Made when the campaign began; with a position, a key unique to that recipient."""
         self.message = message
         self.port = port
         self.pacer = pacer
@@ -445,13 +448,10 @@ class _Campaign:
     def _batch(
         self, outgoing: OutgoingSend, parts: int, positions: list[int], numbers: tuple[str, ...]
     ) -> Batch:
-        message = outgoing.message
-        keys = (
-            tuple(map("campaign:{}".format, positions))
-            if message.reference is None
-            else self.engine.keys_for(message, numbers)
-        )
-        return Batch(message=message, recipients=numbers, segments=parts, keys=keys)
+        # A campaign's keys are its own (campaign id and position), whatever the message's
+        # reference: unique across campaigns, stable across runs, and what settling asks by.
+        keys = tuple(map(f"{self.campaign_id}:{{}}".format, positions))
+        return Batch(message=outgoing.message, recipients=numbers, segments=parts, keys=keys)
 
     async def _send(
         self,
@@ -706,6 +706,7 @@ async def run_bulk(
             )
         else:
             counts = await port.call(store.progress_counts)
+            campaign_id = await port.call(lambda: store.campaign_id)
             campaign = _Campaign(
                 engine=engine,
                 message=message,
@@ -714,6 +715,7 @@ async def run_bulk(
                 on_progress=on_progress,
                 counts=counts,
                 started=started,
+                campaign_id=campaign_id,
             )
             campaign.after = int(state.get("after", -1))
             log.info(

@@ -28,6 +28,7 @@ from smsbridge._models import (
     Message,
     RecipientResult,
     SendReport,
+    Settlement,
     Template,
 )
 from smsbridge._plugins import PluginHost
@@ -262,6 +263,22 @@ class Engine:
             response = None if request is None else await self.dispatcher.aquery(request)
             reports.extend(self._delivery_chunk(chunk, response))
         return reports
+
+    def _settle_chunk(self, chunk: list[str], response: object) -> list[Settlement]:
+        found = self.dispatcher.parsed(self.provider.settled_from, response, chunk)
+        by_key = {settlement.key: settlement for settlement in found}
+        return [by_key.get(key) or Settlement(key=key, sent=None) for key in chunk]
+
+    def settle(self, keys: Sequence[str]) -> list[Settlement]:
+        """What became of the sends made under ``keys`` (one settlement each, in order)."""
+        if self.provider.capabilities.settle_window is None:
+            raise ConfigurationError(f"{self.name} cannot look sends up by key")
+        settlements: list[Settlement] = []
+        for chunk in self._chunks(keys):
+            request = self.provider.settle_request_for(chunk)
+            response = None if request is None else self.dispatcher.query(request)
+            settlements.extend(self._settle_chunk(chunk, response))
+        return settlements
 
     def balance(self) -> Balance:
         """The account's credit."""

@@ -39,10 +39,16 @@ def _line(row: JournalRow, as_json: bool) -> str:
     help="Ask the provider (--url) for the delivery status of every accepted message.",
 )
 @click.option(
+    "--settle",
+    is_flag=True,
+    help="Ask the provider (--url) what became of each unknown row, where it can look sends "
+    "up by key (Kavenegar's localid, within its window).",
+)
+@click.option(
     "--url",
     envvar="SMSBRIDGE_URL",
     metavar="URL",
-    help="Provider URL for --delivery; defaults to $SMSBRIDGE_URL.",
+    help="Provider URL for --delivery and --settle; defaults to $SMSBRIDGE_URL.",
 )
 @click.option("--json", "as_json", is_flag=True, help="JSON output (one object a line).")
 @verbosity
@@ -54,37 +60,60 @@ def journal(  # noqa: PLR0917 - click passes every option by keyword
     only_invalid: bool,
     export_to: str | None,
     delivery: bool,
+    settle: bool,
     url: str | None,
     as_json: bool,
 ) -> None:
-    """Show a campaign's journal: totals, rows to reconcile, an export, or delivery."""
+    """Show a campaign's journal: totals, rows to reconcile, an export, delivery, settling."""
+    if delivery or settle:
+        with make_client(ctx, url, None, None) as client:
+            if delivery:
+                _print_counts("delivery", client.check_journal_deliveries(path), as_json)
+            else:
+                _print_counts("settled", client.settle_journal(path), as_json)
+        return
+    if export_to is not None:
+        _export(path, export_to)
+    elif only_unknown or only_invalid:
+        _list_rows(path, unknown=only_unknown, as_json=as_json)
+    else:
+        _print_totals(path, as_json)
+
+
+def _print_counts(name: str, counts: dict[str, int], as_json: bool) -> None:
+    if as_json:
+        click.echo(json.dumps({name: counts}))
+        return
+    for key, count in counts.items():
+        click.echo(f"{key}: {count}")
+
+
+def _export(path: str, export_to: str) -> None:
+    import os
+
     from smsbridge.journal import open_journal
 
-    if delivery:
-        with make_client(ctx, url, None, None) as client:
-            counts = client.check_journal_deliveries(path)
-        if as_json:
-            click.echo(json.dumps({"delivery": counts}))
-        else:
-            for status, count in counts.items():
-                click.echo(f"{status}: {count}")
-        return
+    if os.path.realpath(export_to) == os.path.realpath(path):
+        from smsbridge.cli._errors import ConfigError
+
+        raise ConfigError(f"the export {export_to} and the journal are the same file")
     with open_journal(path) as view:
-        if export_to is not None:
-            import os
+        lines = view.export(export_to)
+    click.echo(f"{lines} rows written to {export_to}")
 
-            if os.path.realpath(export_to) == os.path.realpath(path):
-                from smsbridge.cli._errors import ConfigError
 
-                raise ConfigError(f"the export {export_to} and the journal are the same file")
-            lines = view.export(export_to)
-            click.echo(f"{lines} rows written to {export_to}")
-            return
-        if only_unknown or only_invalid:
-            rows = view.unknown() if only_unknown else view.invalid()
-            for row in rows:
-                click.echo(_line(row, as_json))
-            return
+def _list_rows(path: str, *, unknown: bool, as_json: bool) -> None:
+    from smsbridge.journal import open_journal
+
+    with open_journal(path) as view:
+        for row in view.unknown() if unknown else view.invalid():
+            click.echo(_line(row, as_json))
+
+
+def _print_totals(path: str, as_json: bool) -> None:
+    from smsbridge.journal import open_journal
+
+    with open_journal(path) as view:
         totals = view.totals()
         running = view.running
     fields = {
@@ -97,8 +126,8 @@ def journal(  # noqa: PLR0917 - click passes every option by keyword
     }
     if as_json:
         click.echo(json.dumps({**fields, "running": running}))
-    else:
-        for name, value in fields.items():
-            click.echo(f"{name}: {value}")
-        if running:
-            click.echo("(a send is running on this journal)")
+        return
+    for name, value in fields.items():
+        click.echo(f"{name}: {value}")
+    if running:
+        click.echo("(a send is running on this journal)")

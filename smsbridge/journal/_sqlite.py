@@ -20,6 +20,8 @@ import contextlib
 import json
 import os
 import sqlite3
+import time
+import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, Final
@@ -33,7 +35,7 @@ from smsbridge.journal._model import CampaignIdentity, JournalRow, JournalTotals
 __all__ = ["SqliteJournal"]
 
 APPLICATION_ID: Final = 0x534D5342  # "SMSB": marks the file as a smsbridge journal
-SCHEMA_VERSION: Final = 4
+SCHEMA_VERSION: Final = 5
 _HEADER: Final = b"SQLite format 3\x00"
 
 # States as stored. A recipient row is PENDING, REJECTED (invalid number) or DUPLICATE; an
@@ -78,10 +80,11 @@ CREATE TABLE outcomes (
     retryable INTEGER NOT NULL DEFAULT 0,
     provider TEXT,
     attempts INTEGER NOT NULL DEFAULT 0,
-    delivery TEXT
+    delivery TEXT,
+    at REAL
 );
 CREATE TABLE numbers (number INTEGER PRIMARY KEY, position INTEGER NOT NULL);
-CREATE TABLE flights (id INTEGER PRIMARY KEY, positions TEXT NOT NULL);
+CREATE TABLE flights (id INTEGER PRIMARY KEY, positions TEXT NOT NULL, at REAL);
 CREATE INDEX duplicates ON recipients(duplicate_of) WHERE state = {DUPLICATE};
 CREATE INDEX retryable ON outcomes(position) WHERE retryable = 1;
 CREATE INDEX unknown ON outcomes(position) WHERE state = {UNKNOWN};
@@ -323,6 +326,13 @@ class SqliteJournal:
             "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", items.items()
         )
 
+    @property
+    def campaign_id(self) -> str:
+        """A random id made when the campaign began: with a row's position, it names that
+        recipient's send uniquely, across campaigns and runs (providers that deduplicate on
+        their side, like Kavenegar's ``localid``, key on it)."""
+        return self.meta("campaign") or ""
+
     def identity(self) -> CampaignIdentity | None:
         """The identity of the campaign the journal holds, None for a new journal."""
         raw = self.meta("identity")
@@ -336,7 +346,9 @@ class SqliteJournal:
         existing = self.identity()
         if existing is None:
             with self.transaction():
-                self._set_meta({"identity": json.dumps(identity.to_dict())})
+                self._set_meta(
+                    {"identity": json.dumps(identity.to_dict()), "campaign": uuid.uuid4().hex}
+                )
             return False
         differences = identity.differences(existing)
         if differences:
@@ -461,15 +473,15 @@ class SqliteJournal:
 
     # -- flights and resuming -------------------------------------------------------------------
 
-    def _flights(self) -> list[tuple[int, list[int]]]:
+    def _flights(self) -> list[tuple[int, list[int], float]]:
         return [
-            (int(flight), [int(p) for p in positions.split(",") if p])
-            for flight, positions in self._db.execute("SELECT id, positions FROM flights")
+            (int(flight), [int(p) for p in positions.split(",") if p], float(at or 0))
+            for flight, positions, at in self._db.execute("SELECT id, positions, at FROM flights")
         ]
 
     def in_flight(self) -> set[int]:
         """Positions whose request was being written (or awaited) when last looked at."""
-        return {position for _, positions in self._flights() for position in positions}
+        return {position for _, positions, _ in self._flights() for position in positions}
 
     def recover(self) -> int:
         """In-flight rows (a run stopped mid-request) become unknown; returns how many.
@@ -480,11 +492,12 @@ class SqliteJournal:
         """
         lost = 0
         with self.transaction():
-            for flight, positions in self._flights():
+            for flight, positions, at in self._flights():
                 cursor = self._db.executemany(
-                    "INSERT OR IGNORE INTO outcomes (position, state, category, error, attempts) "
-                    f"VALUES (?, {UNKNOWN}, ?, ?, 1)",
-                    [(p, ErrorCategory.OUTCOME_UNKNOWN.value, _INTERRUPTED) for p in positions],
+                    "INSERT OR IGNORE INTO outcomes "
+                    "(position, state, category, error, attempts, at) "
+                    f"VALUES (?, {UNKNOWN}, ?, ?, 1, ?)",
+                    [(p, ErrorCategory.OUTCOME_UNKNOWN.value, _INTERRUPTED, at) for p in positions],
                 )
                 lost += max(int(cursor.rowcount), 0)
                 self._db.execute("DELETE FROM flights WHERE id = ?", (flight,))
@@ -568,20 +581,21 @@ class SqliteJournal:
         :meth:`transaction` committed before the request is written: that ordering is what
         makes a resume safe). One row per request, not per recipient."""
         cursor = self._db.execute(
-            "INSERT INTO flights (positions) VALUES (?)", (",".join(map(str, positions)),)
+            "INSERT INTO flights (positions, at) VALUES (?, ?)",
+            (",".join(map(str, positions)), time.time()),
         )
         return int(cursor.lastrowid or 0)
 
     _ACCEPTED: Final = (
         "INSERT OR REPLACE INTO outcomes (position, state, message_id, segments, provider, "
-        f"attempts) SELECT value ->> 0, {ACCEPTED}, value ->> 1, value ->> 2, value ->> 3, "
-        "value ->> 4 FROM json_each(?)"
+        f"attempts, at) SELECT value ->> 0, {ACCEPTED}, value ->> 1, value ->> 2, value ->> 3, "
+        "value ->> 4, ? FROM json_each(?)"
     )
     _FAILED: Final = (
         "INSERT OR REPLACE INTO outcomes (position, state, message_id, segments, category, "
-        "provider_code, error, retryable, provider, attempts) "
+        "provider_code, error, retryable, provider, attempts, at) "
         "SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, "
-        "value ->> 6, value ->> 7, value ->> 8, value ->> 9 FROM json_each(?)"
+        "value ->> 6, value ->> 7, value ->> 8, value ->> 9, ? FROM json_each(?)"
     )
 
     def write_outcomes(
@@ -618,10 +632,11 @@ class SqliteJournal:
                 )
             )
         # As in enqueue: one statement each, the rows as one JSON text.
+        now = time.time()
         if accepted:
-            self._db.execute(self._ACCEPTED, (json.dumps(accepted, ensure_ascii=False),))
+            self._db.execute(self._ACCEPTED, (now, json.dumps(accepted, ensure_ascii=False)))
         if failed:
-            self._db.execute(self._FAILED, (json.dumps(failed, ensure_ascii=False),))
+            self._db.execute(self._FAILED, (now, json.dumps(failed, ensure_ascii=False)))
         if flight is not None:
             self._db.execute("DELETE FROM flights WHERE id = ?", (flight,))
 
@@ -699,6 +714,18 @@ class SqliteJournal:
             f"WHERE state = {ACCEPTED} GROUP BY 1 ORDER BY 1"
         )
         return {str(status): int(count) for status, count in self._db.execute(query)}
+
+    def unknown_since(self, since: float) -> list[tuple[int, int, float]]:
+        """``(position, segments, when)`` of unknown rows without a message id, sent after
+        ``since`` (epoch seconds): the ones a provider may still be asked about."""
+        return [
+            (int(position), int(segments or 0), float(at or 0))
+            for position, segments, at in self._db.execute(
+                f"SELECT position, segments, at FROM outcomes WHERE state = {UNKNOWN} "
+                "AND message_id IS NULL AND COALESCE(at, 0) >= ? ORDER BY position",
+                (since,),
+            )
+        ]
 
     def accepted_ids(self, page: int = 1000) -> Iterator[tuple[int, str]]:
         """``(position, message_id)`` of accepted rows, a page at a time (so the caller may
