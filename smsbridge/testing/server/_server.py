@@ -9,6 +9,7 @@ import socketserver
 import struct
 import sys
 import threading
+import time
 from collections.abc import Callable, Mapping
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -29,6 +30,8 @@ DEFAULT_MAX_BODY: Final = 16 * 1024 * 1024
 LISTEN_BACKLOG: Final = 1024
 """Connections the kernel queues before the server accepts them. socketserver's default of 5
 loses connections (and so requests) when a few dozen clients connect at once."""
+_STOP_GRACE: Final = 5.0
+"""Seconds stop() waits for requests being handled to end (woken by the stop)."""
 
 
 class PortInUseError(OSError):
@@ -235,6 +238,7 @@ class _Server(ThreadingHTTPServer):
     def __init__(self, address: tuple[str, int], owner: EmulatorServer) -> None:
         self.owner = owner
         self.connections: set[socket.socket] = set()
+        self.handlers: set[threading.Thread] = set()
         self.connections_lock = threading.Lock()
         if ":" in address[0]:
             self.address_family = socket.AF_INET6
@@ -251,6 +255,23 @@ class _Server(ThreadingHTTPServer):
         with self.connections_lock:
             self.connections.add(request)
         super().process_request(request, client_address)
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        with self.connections_lock:
+            self.handlers.add(threading.current_thread())
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            with self.connections_lock:
+                self.handlers.discard(threading.current_thread())
+
+    def join_handlers(self, timeout: float) -> None:
+        """Wait up to ``timeout`` seconds in all for the connections' threads to end."""
+        deadline = time.monotonic() + timeout
+        with self.connections_lock:
+            handlers = list(self.handlers)
+        for handler in handlers:
+            handler.join(max(deadline - time.monotonic(), 0.0))
 
     def shutdown_request(self, request: Any) -> None:
         with self.connections_lock:
@@ -382,7 +403,8 @@ class EmulatorServer:
 
     def stop(self) -> None:
         """Stop serving; close the listening socket and every open connection, idle ones
-        included. Harmless when not running."""
+        included, and wait (a few seconds at most) for requests being handled to end.
+        Harmless when not running."""
         server, thread = self._server, self._thread
         if server is None or thread is None:
             return
@@ -390,6 +412,9 @@ class EmulatorServer:
         server.shutdown()
         server.server_close()
         server.close_connections()
+        # Woken by the stop, requests end at once; a handler stuck in an emulator's own code
+        # is left behind (its thread is a daemon) rather than hanging stop().
+        server.join_handlers(_STOP_GRACE)
         thread.join()
         self._server = self._thread = None
 
