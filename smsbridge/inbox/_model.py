@@ -96,11 +96,15 @@ class InboxMessage:
 
     @property
     def campaign(self) -> str | None:
-        """What the campaign label shows: the journal position, with the reference if any."""
-        if self.key is not None and self.key.startswith("campaign:"):
-            row = self.key.removeprefix("campaign:")
-            return f"{self.reference} (position {row})" if self.reference else f"position {row}"
-        return None
+        """What the campaign label shows: the campaign (its id's first 8 characters) and the
+        journal position, from the key a campaign gives each row (``CAMPAIGN:POSITION``);
+        None for a single send, whose key (if any) ends with the number."""
+        if self.key is None:
+            return None
+        campaign, _, position = self.key.rpartition(":")
+        if not campaign or not position.isdigit() or not position.isascii():
+            return None
+        return f"{campaign[:8]} position {position}"
 
     def to_json(self) -> dict[str, Any]:
         """The JSON form the REST API answers with."""

@@ -110,7 +110,15 @@ class TestInboxStore:
             journal=tmp_path / "campaign.sqlite",
         )
         labels = sorted(m.campaign or "" for m in store.messages())
-        assert labels == ["position 0", "position 1"]
+        assert [label.split(" ", 1)[1] for label in labels] == ["position 0", "position 1"]
+        assert len({label.split(" ")[0] for label in labels}) == 1
+        single = Client(f"fake://?inbox={store_path}").send(
+            Message(text="hi", reference="order-7"), ["09121111111"]
+        )
+        assert single.all_accepted
+        latest = store.latest("+989121111111")
+        assert latest is not None
+        assert (latest.campaign, latest.reference) == (None, "order-7")
 
     def test_delivery_from_the_inbox(self, store: InboxStore, store_path: Path) -> None:
         """delivery_status reads the status the inbox shows (set from the page or the API)."""
