@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from playwright.sync_api import Browser
 
+    from smsbridge.inbox import InboxServer
+
 ROOT = Path(__file__).resolve().parents[2]
 WIDTH, HEIGHT = 1280, 760
 
@@ -37,8 +39,28 @@ def _scene(store_path: Path) -> None:
         store.arm(ChaosRule(category="recipient_rejected"))
         client.send("Your code is 7316", ["09123456789"])
         client.send(Message(text="Your code is 7316", flash=True), ["09123456789"])
-    store.arm(ChaosRule(category="provider_unavailable", remaining=None, share=0.2))
+    # For fake sends only: the Melipayamak send that follows must not be drawn.
+    store.arm(
+        ChaosRule(category="provider_unavailable", provider="fake", remaining=None, share=0.2)
+    )
     store.close()
+
+
+def _melipayamak(server: InboxServer) -> int:
+    """One code through the hosted Melipayamak emulator, when its provider is installed."""
+    try:
+        from inbox_support import melipayamak_client
+        from smsbridge_melipayamak.emulator import EmulatorState
+
+        from smsbridge.inbox.melipayamak import host
+    except ImportError:
+        return 0
+    state = EmulatorState.demo()
+    state.delivery_delay = 0.2
+    emulator = host(server, state=state)
+    with melipayamak_client(emulator.provider_url()) as client:
+        client.send("کد تایید ملی‌پیامک: 9021", ["09123456789"])
+    return 1
 
 
 def capture(browser: Browser, path: Path) -> None:
@@ -51,6 +73,7 @@ def capture(browser: Browser, path: Path) -> None:
         store_path = Path(folder) / "inbox.sqlite"
         _scene(store_path)
         with InboxServer(store_path, delivery_delay=0.2) as server:
+            melipayamak = _melipayamak(server)
             context = browser.new_context(
                 viewport={"width": WIDTH, "height": HEIGHT},
                 locale="en-GB",
@@ -61,8 +84,8 @@ def capture(browser: Browser, path: Path) -> None:
                 page.goto(server.url)
                 page.click(".conversation[data-number='+989123456789']")
                 bubbles = page.locator("#messages .bubble")
-                expect(bubbles).to_have_count(3)
-                expect(page.locator("#messages .status.delivered")).to_have_count(2)
+                expect(bubbles).to_have_count(3 + melipayamak)
+                expect(page.locator("#messages .status.delivered")).to_have_count(2 + melipayamak)
                 expect(page.locator("#chaos-rules .rule")).to_have_count(1)
                 page.screenshot(path=str(path))
             finally:

@@ -195,7 +195,7 @@ def test_chaos_from_the_page(watched: Watched, store_path: Path) -> None:
     refused = page.locator("#messages .bubble")
     expect(refused).to_have_class("bubble incoming rejected")
     expect(refused.locator(".status")).to_have_text("✗ not sent: recipient_rejected")
-    expect(refused.locator(".chaos")).to_have_text("chaos")
+    expect(refused.locator(".chaos-tag")).to_have_text("chaos")
     assert send_elsewhere(store_path, "Your code is 1234", ["09123456789"])[0]["status"] == (
         "accepted"
     )

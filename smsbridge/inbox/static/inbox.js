@@ -106,13 +106,13 @@
     if (message.template_id) meta.append(el("span", "tag template", "template " + message.template_id));
     if (message.campaign) meta.append(el("span", "tag campaign", "campaign " + message.campaign));
     else if (message.reference) meta.append(el("span", "tag reference", "ref " + message.reference));
+    if (message.chaos) meta.append(el("span", "tag chaos-tag", "chaos"));
     let label = STATUS[message.status] || message.status;
     if (message.status === "rejected" && message.error) label += ": " + message.error;
     meta.append(el("span", "status " + message.status, label));
     if (message.status !== "rejected" && message.error === "outcome_unknown") {
       meta.append(el("span", "tag unknown", "reply lost: sender saw unknown"));
     }
-    if (message.chaos) meta.append(el("span", "tag chaos", "chaos"));
     if (message.message_id) {
       const id = el("span", "message-id", message.message_id);
       id.dir = "ltr";
@@ -210,10 +210,14 @@
     );
     $("send-url").textContent = info.send_url;
     const services = $("services");
-    const fake = el("li", "", "fake:// → " + info.send_url);
+    const service = (name, address) => {
+      const item = el("li", "", name + " ");
+      item.append(el("code", "", address));
+      return item;
+    };
     services.replaceChildren(
-      fake,
-      ...info.services.map((service) => el("li", "", service.name + " emulator → " + service.url)),
+      service("fake:", info.send_url),
+      ...info.services.map((hosted) => service(hosted.name + " emulator:", hosted.url)),
     );
   }
 
