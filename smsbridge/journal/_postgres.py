@@ -1,0 +1,1013 @@
+"""The Postgres journal: many campaigns in one database, written by many workers at once.
+
+It keeps the SQLite journal's semantics (``_sqlite.py``) for a campaign sent by workers on
+several machines. A campaign is named by a URL, ``postgresql://user@host/db?campaign=NAME``
+(the ``campaign`` parameter is smsbridge's; the rest goes to libpq as it is).
+
+Every input recipient is a row of ``recipients``, written once when the campaign is created,
+with its position and its E.164 number; only its ``state`` moves, and only forward:
+
+- ``pending`` → ``in flight``: a worker **claims** rows with one
+  ``UPDATE … WHERE state = pending … RETURNING`` that also records the request as a *flight*
+  (one row per request, with a lease), committed before the request is written. Two copies of
+  one task cannot both claim a row: the second finds nothing and exits.
+- ``in flight`` → ``settled``: the outcomes are upserted into ``outcomes`` and the flight is
+  deleted, in one transaction.
+- a flight whose lease ran out (its worker died, or lost the database for longer than the
+  lease) is **recovered**: its rows get an ``unknown`` outcome and are never re-sent
+  automatically, exactly as the SQLite journal treats a request interrupted by ``kill -9``. A
+  worker that was only slow still lands its real outcomes afterwards, replacing the
+  ``unknown``.
+- retryable rejections (nothing went out) and, on the caller's decision, unknown rows go back
+  to ``pending`` (:meth:`PostgresJournal.requeue_retryable`, :meth:`~PostgresJournal.
+  requeue_unknown`).
+
+The lease is the request's own deadline (the engine's ``timeout``) plus a grace period, so it
+needs no heartbeat: a request that is still running cannot outlive its deadline. Leases are
+read on the database's clock (``now()``), never a worker's.
+
+The schema lives in the ``smsbridge`` schema of the database and is created (and migrated) by
+smsbridge on first use, under an advisory lock.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import time
+import uuid
+from collections.abc import Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Final, LiteralString
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
+
+from smsbridge._models import DeliveryStatus, RecipientResult, SendStatus
+from smsbridge.exceptions import ConfigurationError, ErrorCategory, JournalError, SmsBridgeError
+from smsbridge.journal._model import CampaignIdentity, JournalRow, JournalTotals, RowState
+
+if TYPE_CHECKING:
+    import psycopg
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "JournalUnavailableError",
+    "PostgresJournal",
+    "is_postgres_url",
+    "split_journal_url",
+]
+
+SCHEMA_VERSION: Final = 1
+_LOCK_SCHEMA: Final = 0x534D5342  # "SMSB": the advisory lock taken while creating the schema
+
+# States of a recipient row. PENDING, IN_FLIGHT, REJECTED (an invalid number) and DUPLICATE
+# mean what they mean in the SQLite journal; SETTLED means "has an outcome".
+PENDING, IN_FLIGHT, ACCEPTED, REJECTED, UNKNOWN, DUPLICATE, SETTLED = range(7)
+_OUTCOME_STATES: Final = {
+    ACCEPTED: RowState.ACCEPTED,
+    REJECTED: RowState.REJECTED,
+    UNKNOWN: RowState.UNKNOWN,
+}
+_STATUS_CODES: Final = {
+    SendStatus.ACCEPTED: ACCEPTED,
+    SendStatus.REJECTED: REJECTED,
+    SendStatus.UNKNOWN: UNKNOWN,
+}
+INTERRUPTED: Final = (
+    "the worker sending this request stopped (or lost the journal) while it was in flight"
+)
+_PAGE: Final = 1000
+
+_MIGRATIONS: Final[tuple[LiteralString, ...]] = (
+    # 1: the first schema.
+    f"""
+    CREATE TABLE smsbridge.campaigns (
+        name text PRIMARY KEY,
+        id text UNIQUE NOT NULL,
+        identity jsonb NOT NULL,
+        message jsonb NOT NULL,
+        source jsonb,
+        finished jsonb,
+        created double precision NOT NULL
+    );
+    CREATE TABLE smsbridge.recipients (
+        campaign text NOT NULL REFERENCES smsbridge.campaigns (id) ON DELETE CASCADE,
+        position integer NOT NULL,
+        raw text,
+        recipient text,
+        state smallint NOT NULL,
+        error text,
+        duplicate_of integer,
+        origin text,
+        flight uuid,
+        PRIMARY KEY (campaign, position)
+    );
+    CREATE INDEX recipients_open ON smsbridge.recipients (campaign, position)
+        WHERE state IN ({PENDING}, {IN_FLIGHT});
+    CREATE INDEX recipients_flight ON smsbridge.recipients (flight) WHERE flight IS NOT NULL;
+    CREATE TABLE smsbridge.outcomes (
+        campaign text NOT NULL,
+        position integer NOT NULL,
+        state smallint NOT NULL,
+        message_id text,
+        segments integer NOT NULL DEFAULT 0,
+        category text,
+        provider_code text,
+        error text,
+        retryable boolean NOT NULL DEFAULT false,
+        provider text,
+        attempts integer NOT NULL DEFAULT 0,
+        delivery text,
+        at double precision,
+        PRIMARY KEY (campaign, position),
+        FOREIGN KEY (campaign, position) REFERENCES smsbridge.recipients ON DELETE CASCADE
+    );
+    CREATE INDEX outcomes_unknown ON smsbridge.outcomes (campaign, position)
+        WHERE state = {UNKNOWN};
+    CREATE INDEX outcomes_retryable ON smsbridge.outcomes (campaign, position)
+        WHERE retryable;
+    CREATE TABLE smsbridge.numbers (
+        campaign text NOT NULL,
+        number bigint NOT NULL,
+        position integer NOT NULL,
+        PRIMARY KEY (campaign, number)
+    );
+    CREATE TABLE smsbridge.flights (
+        id uuid PRIMARY KEY,
+        campaign text NOT NULL,
+        positions integer[] NOT NULL,
+        at double precision NOT NULL,
+        lease_until timestamptz NOT NULL,
+        worker text,
+        task text
+    );
+    CREATE INDEX flights_lease ON smsbridge.flights (campaign, lease_until);
+    """,
+)
+
+# A row as readers see it: its own outcome, or a duplicate's first occurrence's; and whether
+# the request carrying it (or its first) is in flight, and past its lease.
+_FROM: Final = """
+    FROM smsbridge.recipients r
+    LEFT JOIN smsbridge.recipients f
+        ON r.state = 5 AND f.campaign = r.campaign AND f.position = r.duplicate_of
+    LEFT JOIN smsbridge.outcomes o ON o.campaign = r.campaign
+        AND o.position = COALESCE(f.position, r.position)
+    LEFT JOIN smsbridge.flights fl ON fl.id = COALESCE(f.flight, r.flight)
+        AND COALESCE(f.state, r.state) = 1
+"""
+_FLYING: Final = "(o.state IS NULL AND r.state != 3 AND COALESCE(f.state, r.state) = 1)"
+_EXPIRED: Final = "(fl.id IS NULL OR fl.lease_until < now())"
+_COLUMNS: Final = f"""
+    r.position, COALESCE(r.raw, r.recipient), r.recipient, r.state, o.state, o.message_id,
+    COALESCE(o.segments, 0), o.category, o.provider_code, COALESCE(r.error, o.error),
+    r.duplicate_of, o.delivery, o.provider, COALESCE(o.attempts, 0), r.origin,
+    {_FLYING}, {_FLYING} AND {_EXPIRED}
+"""
+
+
+class JournalUnavailableError(SmsBridgeError):
+    """The journal's database cannot be reached (down, restarting, network); nothing was
+    changed by the operation that raised it, and it may be tried again."""
+
+    category = ErrorCategory.UNEXPECTED
+    retryable = True
+
+
+def is_postgres_url(value: object) -> bool:
+    """True for a ``postgresql://`` (or ``postgres://``) journal URL."""
+    return isinstance(value, str) and value.lower().startswith(("postgresql://", "postgres://"))
+
+
+def split_journal_url(url: str) -> tuple[str, str | None]:
+    """``(libpq connection URL, campaign name)``: the ``campaign`` parameter taken out."""
+    parts = urlsplit(url)
+    params = parse_qsl(parts.query, keep_blank_values=True)
+    names = [value for key, value in params if key == "campaign"]
+    rest = urlencode([(key, value) for key, value in params if key != "campaign"])
+    return urlunsplit(parts._replace(query=rest)), (names[-1] if names else None)
+
+
+def redacted(url: str) -> str:
+    """The URL without its password, for messages."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    user = quote(parts.username or "", safe="")
+    host = parts.hostname or ""
+    if parts.port is not None:
+        host = f"{host}:{parts.port}"
+    return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
+
+
+def _psycopg() -> Any:
+    try:
+        import psycopg
+    except ImportError:
+        raise ConfigurationError(
+            "a postgresql:// journal needs psycopg: pip install 'smsbridge[postgres]'"
+        ) from None
+    return psycopg
+
+
+class PostgresJournal:
+    """The journal of one campaign in a Postgres database.
+
+    :param url: ``postgresql://…?campaign=NAME``.
+    :param read_only: a view that never writes (and never creates the schema).
+    :param connect_timeout: seconds to wait for the server when connecting.
+    """
+
+    def __init__(self, url: str, *, read_only: bool = False, connect_timeout: float = 5.0) -> None:
+        conninfo, name = split_journal_url(url)
+        if not name:
+            raise ConfigurationError(
+                f"the journal URL {redacted(url)} names no campaign: add ?campaign=NAME"
+            )
+        self.url = url
+        self.name = name
+        self.read_only = read_only
+        self._conninfo = conninfo
+        self._connect_timeout = connect_timeout
+        self._db: psycopg.Connection[Any] | None = None
+        self._id: str | None = None
+        self.created = False
+        self._lock_db: psycopg.Connection[Any] | None = None
+        with self._errors():
+            if not read_only:
+                self._migrate()
+            elif not self._schema_version():
+                raise JournalError(f"{self.where}: this database holds no smsbridge journal")
+            row = self._one("SELECT id FROM smsbridge.campaigns WHERE name = %s", (name,))
+        if row is None and read_only:
+            raise JournalError(f"{self.where}: no campaign {name!r} in this journal")
+        self._id = None if row is None else str(row[0])
+
+    # -- connections ----------------------------------------------------------------------
+
+    @property
+    def where(self) -> str:
+        """The journal as messages name it (no password)."""
+        return redacted(self.url)
+
+    def _connect(self) -> psycopg.Connection[Any]:
+        options: dict[str, Any] = {"autocommit": True}
+        if "connect_timeout" not in self._conninfo:
+            options["connect_timeout"] = max(int(self._connect_timeout), 1)
+        if self.read_only:
+            options["options"] = "-c default_transaction_read_only=on"
+        connection: psycopg.Connection[Any] = _psycopg().connect(self._conninfo, **options)
+        return connection
+
+    @property
+    def db(self) -> psycopg.Connection[Any]:
+        """The connection, (re)opened when needed."""
+        if self._db is None or self._db.closed or self._db.broken:
+            with self._errors():
+                self._db = self._connect()
+        return self._db
+
+    @contextlib.contextmanager
+    def _errors(self) -> Iterator[None]:
+        """Database failures as smsbridge errors: a lost server is retryable."""
+        psycopg = _psycopg()
+        try:
+            yield
+        except psycopg.OperationalError as error:
+            if self._db is not None and self._db.broken:
+                self._db = None
+            raise JournalUnavailableError(
+                f"{self.where}: the journal's database is unavailable "
+                f"({str(error).strip().splitlines()[0] if str(error).strip() else error})"
+            ) from error
+        except (psycopg.errors.InsufficientPrivilege, psycopg.errors.ReadOnlySqlTransaction) as e:
+            raise JournalError(f"{self.where}: {str(e).strip()}") from e
+
+    def _one(self, query: LiteralString, params: Sequence[object] = ()) -> Any:
+        with self._errors():
+            row: Any = self.db.execute(query, params).fetchone()
+        return row
+
+    def _all(self, query: LiteralString, params: Sequence[object] | dict[str, Any] = ()) -> Any:
+        with self._errors():
+            rows: Any = self.db.execute(query, params).fetchall()
+        return rows
+
+    def close(self) -> None:
+        """Close the connections; safe to call twice."""
+        for connection in (self._db, self._lock_db):
+            if connection is not None:
+                with contextlib.suppress(Exception):
+                    connection.close()
+        self._db = self._lock_db = None
+
+    def __enter__(self) -> PostgresJournal:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    # -- schema -----------------------------------------------------------------------------
+
+    def _schema_version(self) -> int:
+        row = self._one("SELECT to_regclass('smsbridge.meta') IS NOT NULL")
+        if not row[0]:
+            return 0
+        found = self._one("SELECT value FROM smsbridge.meta WHERE key = 'schema'")
+        version = 0 if found is None else int(found[0])
+        if version > SCHEMA_VERSION:
+            raise JournalError(
+                f"{self.where}: the journal's schema is version {version}; this smsbridge "
+                f"knows version {SCHEMA_VERSION}. Upgrade smsbridge"
+            )
+        return version
+
+    def _migrate(self) -> None:
+        """Create the schema, or bring it up to date; one process at a time."""
+        if self._schema_version() == SCHEMA_VERSION:
+            return
+        with self.db.transaction():
+            self.db.execute("SELECT pg_advisory_xact_lock(%s)", (_LOCK_SCHEMA,))
+            self.db.execute("CREATE SCHEMA IF NOT EXISTS smsbridge")
+            self.db.execute(
+                "CREATE TABLE IF NOT EXISTS smsbridge.meta (key text PRIMARY KEY, value text)"
+            )
+            found = self.db.execute(
+                "SELECT value FROM smsbridge.meta WHERE key = 'schema'"
+            ).fetchone()
+            version = 0 if found is None else int(found[0])
+            for step in _MIGRATIONS[version:]:
+                self.db.execute(step)
+            self.db.execute(
+                "INSERT INTO smsbridge.meta VALUES ('schema', %s) "
+                "ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",
+                (str(SCHEMA_VERSION),),
+            )
+
+    # -- the campaign -----------------------------------------------------------------------
+
+    @property
+    def campaign_id(self) -> str:
+        """A random id made when the campaign was created: with a row's position, it names that
+        recipient's send uniquely (providers that deduplicate key on ``<id>:<position>``)."""
+        return self._id or ""
+
+    def _campaign(self, column: LiteralString) -> Any:
+        if self._id is None:
+            return None
+        row = self._one(
+            "SELECT " + column + " FROM smsbridge.campaigns WHERE id = %s",
+            (self._id,),
+        )
+        return None if row is None else row[0]
+
+    def identity(self) -> CampaignIdentity | None:
+        """The identity of the campaign, None before it is created."""
+        raw = self._campaign("identity")
+        return None if raw is None else CampaignIdentity(**raw)
+
+    def message(self) -> dict[str, Any] | None:
+        """The message the workers send, as stored when the campaign was created."""
+        raw = self._campaign("message")
+        return None if raw is None else dict(raw)
+
+    def bind(self, identity: CampaignIdentity, message: dict[str, Any]) -> bool:
+        """Create the campaign for ``identity``; True when it already existed (a resume).
+
+        :raises JournalError: listing what differs when the name holds another campaign.
+        """
+        with self._errors(), self.db.transaction():
+            self.db.execute(
+                "INSERT INTO smsbridge.campaigns (name, id, identity, message, created) "
+                "VALUES (%s, %s, %s, %s, %s) ON CONFLICT (name) DO NOTHING",
+                (self.name, uuid.uuid4().hex, json.dumps(identity.to_dict()), json.dumps(message),
+                 time.time()),
+            )  # fmt: skip
+            row = self.db.execute(
+                "SELECT id, identity, message FROM smsbridge.campaigns WHERE name = %s",
+                (self.name,),
+            ).fetchone()
+        assert row is not None  # noqa: S101 - just inserted or already there
+        existing = CampaignIdentity(**row[1])
+        differences = identity.differences(existing)
+        if not differences and row[2] != message:
+            differences = ["the message options (reference) differ"]
+        if differences:
+            raise JournalError(
+                f"the campaign {self.name!r} in {self.where} is another campaign: "
+                + "; ".join(differences)
+                + ". Nothing was sent; give a new campaign name for a new campaign"
+            )
+        resumed = self._id is not None
+        self._id = str(row[0])
+        self.created = not resumed
+        return resumed
+
+    def delete(self) -> None:
+        """Remove the campaign and everything it holds (a new campaign refused whole)."""
+        campaign = self._need_id()
+        with self._errors(), self.db.transaction():
+            for table in ("flights", "numbers", "outcomes", "recipients"):
+                self.db.execute(
+                    "DELETE FROM smsbridge." + table + " WHERE campaign = %s",
+                    (campaign,),
+                )
+            self.db.execute("DELETE FROM smsbridge.campaigns WHERE id = %s", (campaign,))
+        self._id = None
+
+    def lock_for_enqueue(self) -> None:
+        """Hold the campaign for filling until :meth:`close`; a second filler is refused."""
+        with self._errors():
+            self._lock_db = self._connect()
+            row = self._lock_db.execute(
+                "SELECT pg_try_advisory_lock(hashtextextended(%s, 0))",
+                (f"smsbridge:{self.name}",),
+            ).fetchone()
+        if row is None or not row[0]:
+            self._lock_db.close()
+            self._lock_db = None
+            raise JournalError(
+                f"the campaign {self.name!r} in {self.where} is being created by another "
+                "process; wait for it to finish enqueueing"
+            )
+
+    def source_state(self) -> dict[str, Any]:
+        """How far the source was read: rows, byte offset, line, fingerprint, done."""
+        raw = self._campaign("source")
+        return {} if raw is None else dict(raw)
+
+    @property
+    def enqueued(self) -> bool:
+        """True once every input recipient has a row."""
+        return bool(self.source_state().get("done"))
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[None]:
+        """One transaction: committed when the block ends, rolled back if it raises."""
+        with self._errors(), self.db.transaction():
+            yield
+
+    def _need_id(self) -> str:
+        if self._id is None:
+            raise JournalError(f"no campaign {self.name!r} in {self.where}")
+        return self._id
+
+    # -- filling ----------------------------------------------------------------------------
+
+    def enqueue(
+        self,
+        rows: Sequence[tuple[int, str, str | None, str | None, str | None]],
+        source: dict[str, Any],
+    ) -> None:
+        """Add input rows ``(position, raw, E.164 or None, reason if invalid, origin)`` and the
+        source state after them (inside a :meth:`transaction`); a number seen before becomes a
+        duplicate of its first position."""
+        campaign, db = self._need_id(), self.db
+        if rows:
+            positions = [row[0] for row in rows]
+            db.execute(
+                "INSERT INTO smsbridge.recipients "
+                "(campaign, position, raw, recipient, state, error, origin) "
+                "SELECT %s, * FROM unnest(%s::integer[], %s::text[], %s::text[], "
+                "%s::smallint[], %s::text[], %s::text[]) ON CONFLICT DO NOTHING",
+                (
+                    campaign,
+                    positions,
+                    [None if raw == number else raw for _, raw, number, _, _ in rows],
+                    [number for _, _, number, _, _ in rows],
+                    [PENDING if number is not None else REJECTED for _, _, number, _, _ in rows],
+                    [reason if number is None else None for _, _, number, reason, _ in rows],
+                    [origin if number is None else None for _, _, number, _, origin in rows],
+                ),
+            )
+            first, last = min(positions), max(positions)
+            valid = sum(1 for row in rows if row[2] is not None)
+            inserted = db.execute(
+                "INSERT INTO smsbridge.numbers (campaign, number, position) "
+                "SELECT campaign, substr(recipient, 2)::bigint, min(position) "
+                "FROM smsbridge.recipients WHERE campaign = %s AND position BETWEEN %s AND %s "
+                f"AND state = {PENDING} GROUP BY 1, 2 ORDER BY 2 ON CONFLICT DO NOTHING",
+                (campaign, first, last),
+            ).rowcount
+            if inserted != valid:
+                db.execute(
+                    f"UPDATE smsbridge.recipients r SET state = {DUPLICATE}, "
+                    "duplicate_of = n.position FROM smsbridge.numbers n "
+                    "WHERE r.campaign = %s AND r.position BETWEEN %s AND %s "
+                    f"AND r.state = {PENDING} AND n.campaign = r.campaign "
+                    "AND n.number = substr(r.recipient, 2)::bigint AND n.position != r.position",
+                    (campaign, first, last),
+                )
+        self._set_source(source)
+
+    def _set_source(self, source: dict[str, Any]) -> None:
+        self.db.execute(
+            "UPDATE smsbridge.campaigns SET source = %s WHERE id = %s",
+            (json.dumps(source), self._need_id()),
+        )
+
+    def finish_enqueue(self, source: dict[str, Any]) -> None:
+        """Record that every input recipient has a row (inside a :meth:`transaction`)."""
+        self._set_source({**source, "done": True})
+
+    def row_count(self) -> int:
+        """How many input recipients have a row."""
+        row = self._one(
+            "SELECT count(*) FROM smsbridge.recipients WHERE campaign = %s", (self.campaign_id,)
+        )
+        return int(row[0])
+
+    # -- dispatching ------------------------------------------------------------------------
+
+    def pending_after(self, after: int, limit: int) -> list[int]:
+        """Up to ``limit`` pending positions after ``after``, in order (for fanning out)."""
+        rows = self._all(
+            "SELECT position FROM smsbridge.recipients WHERE campaign = %s AND position > %s "
+            f"AND state = {PENDING} ORDER BY position LIMIT %s",
+            (self._need_id(), after, limit),
+        )
+        return [int(row[0]) for row in rows]
+
+    def pending_of(self, positions: Sequence[int]) -> list[tuple[int, str]]:
+        """The rows among ``positions`` still pending, as ``(position, E.164)`` (no lock)."""
+        rows = self._all(
+            "SELECT position, recipient FROM smsbridge.recipients WHERE campaign = %s "
+            f"AND position = ANY(%s) AND state = {PENDING} ORDER BY position",
+            (self._need_id(), list(positions)),
+        )
+        return [(int(position), str(number)) for position, number in rows]
+
+    def claim(
+        self,
+        positions: Sequence[int],
+        flight: uuid.UUID,
+        *,
+        lease: float,
+        worker: str | None = None,
+        task: str | None = None,
+    ) -> list[tuple[int, str]]:
+        """Atomically take the rows among ``positions`` that are still pending, recording the
+        request that carries them as ``flight`` with a lease of ``lease`` seconds; returns
+        them as ``(position, E.164)``. Committed before it returns: call it right before
+        the request is written. Empty when another task took them first."""
+        campaign = self._need_id()
+        with self._errors(), self.db.transaction():
+            claimed = self.db.execute(
+                f"UPDATE smsbridge.recipients SET state = {IN_FLIGHT}, flight = %s "
+                f"WHERE campaign = %s AND position = ANY(%s) AND state = {PENDING} "
+                "RETURNING position, recipient",
+                (flight, campaign, list(positions)),
+            ).fetchall()
+            if claimed:
+                self.db.execute(
+                    "INSERT INTO smsbridge.flights "
+                    "(id, campaign, positions, at, lease_until, worker, task) "
+                    "VALUES (%s, %s, %s, %s, now() + make_interval(secs => %s), %s, %s)",
+                    (flight, campaign, sorted(p for p, _ in claimed), time.time(), lease,
+                     worker, task),
+                )  # fmt: skip
+        return sorted((int(position), str(number)) for position, number in claimed)
+
+    def release(self, flight: uuid.UUID) -> int:
+        """Give back the rows of a flight whose request was never written (a claim whose
+        commit could not be confirmed); returns how many went back to pending."""
+        with self._errors(), self.db.transaction():
+            cursor = self.db.execute(
+                f"UPDATE smsbridge.recipients SET state = {PENDING}, flight = NULL "
+                f"WHERE campaign = %s AND flight = %s AND state = {IN_FLIGHT}",
+                (self._need_id(), flight),
+            )
+            self.db.execute("DELETE FROM smsbridge.flights WHERE id = %s", (flight,))
+        return int(cursor.rowcount)
+
+    def land(
+        self,
+        flight: uuid.UUID,
+        outcomes: Iterable[tuple[int, RecipientResult, str | None]],
+        *,
+        attempted: bool = True,
+    ) -> int:
+        """Store the outcomes of ``flight``'s rows and end the flight, in one transaction.
+        Safe to repeat; an outcome replaces the ``unknown`` of a flight recovered meanwhile,
+        but never touches a row that was re-queued since. Returns the rows settled."""
+        campaign = self._need_id()
+        by_position = {position: (result, provider) for position, result, provider in outcomes}
+        with self._errors(), self.db.transaction():
+            mine = self.db.execute(
+                f"UPDATE smsbridge.recipients SET state = {SETTLED} "
+                "WHERE campaign = %s AND flight = %s AND position = ANY(%s) "
+                f"AND state IN ({IN_FLIGHT}, {SETTLED}) RETURNING position",
+                (campaign, flight, list(by_position)),
+            ).fetchall()
+            kept = [(int(p), *by_position[int(p)]) for (p,) in mine]
+            self._upsert(kept, 1 if attempted else 0)
+            self.db.execute("DELETE FROM smsbridge.flights WHERE id = %s", (flight,))
+        return len(kept)
+
+    def write_outcomes(
+        self,
+        outcomes: Iterable[tuple[int, RecipientResult, str | None]],
+        *,
+        attempted: bool,
+        flight: int | None = None,
+    ) -> None:
+        """Write ``(position, result, provider)`` outcomes of rows no worker holds (settling
+        unknown rows); inside a :meth:`transaction`. ``flight`` is the SQLite journal's and
+        unused here (workers land with :meth:`land`)."""
+        del flight
+        listed = list(outcomes)
+        self.db.execute(
+            f"UPDATE smsbridge.recipients SET state = {SETTLED} WHERE campaign = %s "
+            f"AND position = ANY(%s) AND state IN ({PENDING}, {SETTLED})",
+            (self._need_id(), [position for position, _, _ in listed]),
+        )
+        self._upsert(listed, 1 if attempted else 0)
+
+    def _upsert(
+        self, outcomes: list[tuple[int, RecipientResult, str | None]], attempts: int
+    ) -> None:
+        if not outcomes:
+            return
+        columns: list[list[object]] = [[] for _ in range(11)]
+        for position, result, provider in outcomes:
+            error = result.error
+            code = None if error is None else error.provider_code
+            values = (
+                position,
+                _STATUS_CODES[result.status],
+                result.message_id,
+                result.segments,
+                None if error is None else error.category.value,
+                None if code is None else str(code),
+                None if error is None else error.message,
+                error is not None and error.retryable,
+                provider,
+                attempts,
+                time.time(),
+            )
+            for column, value in zip(columns, values, strict=True):
+                column.append(value)
+        self.db.execute(
+            "INSERT INTO smsbridge.outcomes (campaign, position, state, message_id, segments, "
+            "category, provider_code, error, retryable, provider, attempts, at) "
+            "SELECT %s, * FROM unnest(%s::integer[], %s::smallint[], %s::text[], "
+            "%s::integer[], %s::text[], %s::text[], %s::text[], %s::boolean[], %s::text[], "
+            "%s::integer[], %s::double precision[]) "
+            "ON CONFLICT (campaign, position) DO UPDATE SET state = EXCLUDED.state, "
+            "message_id = EXCLUDED.message_id, segments = EXCLUDED.segments, "
+            "category = EXCLUDED.category, provider_code = EXCLUDED.provider_code, "
+            "error = EXCLUDED.error, retryable = EXCLUDED.retryable, "
+            "provider = EXCLUDED.provider, attempts = EXCLUDED.attempts, at = EXCLUDED.at",
+            (self._need_id(), *columns),
+        )
+
+    # -- dead workers and resuming ---------------------------------------------------------
+
+    def recover(self, *, expired_only: bool = True) -> int:
+        """Rows of flights past their lease (their worker died) become ``unknown``; returns
+        how many. ``expired_only=False`` recovers every flight (no worker may be running)."""
+        campaign = self._need_id()
+        condition: LiteralString = "AND lease_until < now()" if expired_only else ""
+        with self._errors(), self.db.transaction():
+            flights = self.db.execute(
+                "DELETE FROM smsbridge.flights WHERE id IN (SELECT id FROM smsbridge.flights "
+                "WHERE campaign = %s " + condition + " FOR UPDATE SKIP LOCKED) RETURNING id, at",
+                (campaign,),
+            ).fetchall()
+            if not flights:
+                return 0
+            when = dict(flights)
+            lost = self.db.execute(
+                f"UPDATE smsbridge.recipients SET state = {SETTLED} WHERE campaign = %s "
+                f"AND flight = ANY(%s) AND state = {IN_FLIGHT} RETURNING position, flight",
+                (campaign, list(when)),
+            ).fetchall()
+            if lost:
+                self.db.execute(
+                    "INSERT INTO smsbridge.outcomes "
+                    "(campaign, position, state, category, error, attempts, at) "
+                    f"SELECT %s, p, {UNKNOWN}, %s, %s, 1, a "
+                    "FROM unnest(%s::integer[], %s::double precision[]) AS t(p, a) "
+                    "ON CONFLICT DO NOTHING",
+                    (
+                        campaign,
+                        ErrorCategory.OUTCOME_UNKNOWN.value,
+                        INTERRUPTED,
+                        [int(position) for position, _ in lost],
+                        [float(when[flight]) for _, flight in lost],
+                    ),
+                )
+                self._unfinish()
+        return len(lost)
+
+    def _requeue(self, where: LiteralString) -> int:
+        campaign = self._need_id()
+        with self._errors(), self.db.transaction():
+            gone = self.db.execute(
+                "DELETE FROM smsbridge.outcomes WHERE campaign = %s AND " + where
+                + " RETURNING position",
+                (campaign,),
+            ).fetchall()  # fmt: skip
+            if gone:
+                self.db.execute(
+                    f"UPDATE smsbridge.recipients SET state = {PENDING}, flight = NULL "
+                    "WHERE campaign = %s AND position = ANY(%s)",
+                    (campaign, [int(p) for (p,) in gone]),
+                )
+                self._unfinish()
+        return len(gone)
+
+    def requeue_retryable(self) -> int:
+        """Rejections that may succeed unchanged (nothing went out) become pending again."""
+        return self._requeue(f"retryable AND state = {REJECTED}")
+
+    def requeue_unknown(self) -> int:
+        """Unknown rows become pending again: the caller decided to re-send them."""
+        return self._requeue(f"state = {UNKNOWN}")
+
+    def requeue_positions(self, positions: Sequence[int]) -> int:
+        """The retryable rejections among ``positions`` become pending again (a task that
+        retries its own batch)."""
+        campaign = self._need_id()
+        with self._errors(), self.db.transaction():
+            gone = self.db.execute(
+                "DELETE FROM smsbridge.outcomes WHERE campaign = %s AND position = ANY(%s) "
+                f"AND retryable AND state = {REJECTED} RETURNING position",
+                (campaign, list(positions)),
+            ).fetchall()
+            if gone:
+                self.db.execute(
+                    f"UPDATE smsbridge.recipients SET state = {PENDING}, flight = NULL "
+                    "WHERE campaign = %s AND position = ANY(%s)",
+                    (campaign, [int(p) for (p,) in gone]),
+                )
+                self._unfinish()
+        return len(gone)
+
+    def in_flight(self) -> set[int]:
+        """Positions whose request is being written or awaited (any worker)."""
+        rows = self._all(
+            "SELECT position FROM smsbridge.recipients WHERE campaign = %s "
+            f"AND state = {IN_FLIGHT}",
+            (self.campaign_id,),
+        )
+        return {int(row[0]) for row in rows}
+
+    def live_flights(self) -> int:
+        """Requests in flight within their lease."""
+        row = self._one(
+            "SELECT count(*) FROM smsbridge.flights WHERE campaign = %s AND lease_until >= now()",
+            (self.campaign_id,),
+        )
+        return int(row[0])
+
+    def open_rows(self) -> bool:
+        """True while some row is pending or in flight."""
+        row = self._one(
+            "SELECT EXISTS (SELECT 1 FROM smsbridge.recipients WHERE campaign = %s "
+            f"AND state IN ({PENDING}, {IN_FLIGHT}))",
+            (self.campaign_id,),
+        )
+        return bool(row[0])
+
+    def interrupted(self) -> int:
+        """Rows that became unknown because their worker stopped mid-request."""
+        row = self._one(
+            "SELECT count(*) FROM smsbridge.outcomes WHERE campaign = %s "
+            f"AND state = {UNKNOWN} AND error = %s",
+            (self.campaign_id, INTERRUPTED),
+        )
+        return int(row[0])
+
+    # -- the finished marker ----------------------------------------------------------------
+
+    def _unfinish(self) -> None:
+        self.db.execute(
+            "UPDATE smsbridge.campaigns SET finished = NULL WHERE id = %s", (self._need_id(),)
+        )
+
+    def finished(self) -> tuple[JournalTotals, dict[str, int]] | None:
+        """Totals and reasons stored when the campaign finished; None while it has work."""
+        raw = self._campaign("finished")
+        if raw is None:
+            return None
+        return JournalTotals(**raw["totals"]), dict(raw["reasons"])
+
+    def mark_finished(self) -> tuple[JournalTotals, dict[str, int]]:
+        """Count the campaign and, if nothing is left to send, remember the counts."""
+        totals, reasons = self.totals(), self.reasons()
+        if self.enqueued and not self.open_rows():
+            payload = {
+                "totals": {
+                    "total": totals.total,
+                    "accepted": totals.accepted,
+                    "rejected": totals.rejected,
+                    "unknown": totals.unknown,
+                    "pending": totals.pending,
+                    "segments": totals.segments,
+                },
+                "reasons": reasons,
+            }
+            with self._errors():
+                self.db.execute(
+                    "UPDATE smsbridge.campaigns SET finished = %s WHERE id = %s "
+                    "AND NOT EXISTS (SELECT 1 FROM smsbridge.recipients WHERE campaign = %s "
+                    f"AND state IN ({PENDING}, {IN_FLIGHT}))",
+                    (json.dumps(payload), self._id, self._id),
+                )
+        return totals, reasons
+
+    # -- reading ----------------------------------------------------------------------------
+
+    @property
+    def locked_by_another(self) -> bool:
+        """True while some worker holds a request of this campaign in flight (within its
+        lease), or a process is still creating it."""
+        if self.live_flights():
+            return True
+        row = self._one(
+            "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted "
+            "AND ((classid::bigint << 32) | objid::bigint) = hashtextextended(%s, 0))",
+            (f"smsbridge:{self.name}",),
+        )
+        return bool(row[0])
+
+    def _rows(
+        self, where: LiteralString = "TRUE", params: Sequence[object] = ()
+    ) -> Iterator[JournalRow]:
+        """Rows matching ``where`` in input order, a page at a time (no long transaction)."""
+        campaign = self.campaign_id
+        after = -1
+        query: LiteralString = (
+            "SELECT " + _COLUMNS + _FROM + " WHERE r.campaign = %s AND r.position > %s AND ("
+            + where + ") ORDER BY r.position LIMIT %s"
+        )  # fmt: skip
+        while True:
+            page = self._all(query, (campaign, after, *params, _PAGE))
+            for values in page:
+                yield _row(values)
+            if len(page) < _PAGE:
+                return
+            after = int(page[-1][0])
+
+    def rows(self) -> Iterator[JournalRow]:
+        """Every row in input order, duplicates showing their first occurrence's outcome."""
+        return self._rows()
+
+    def final_rows(self) -> Iterator[JournalRow]:
+        """Rows with an outcome, in input order; duplicates left out."""
+        return self._rows(
+            f"r.state != {DUPLICATE} AND (r.state = {REJECTED} OR o.state IS NOT NULL)"
+        )
+
+    def duplicates(self) -> Iterator[JournalRow]:
+        """Rows of numbers given more than once, with their first occurrence's outcome."""
+        return self._rows(f"r.state = {DUPLICATE}")
+
+    def unknown(self) -> Iterator[JournalRow]:
+        """Rows whose outcome is unknown, rows of expired flights (dead workers) included."""
+        return self._rows(f"o.state = {UNKNOWN} OR ({_FLYING} AND {_EXPIRED})")
+
+    def invalid(self) -> Iterator[JournalRow]:
+        """Rows that are not valid numbers."""
+        return self._rows(f"r.state = {REJECTED}")
+
+    def reasons(self) -> dict[str, int]:
+        """Rejected and unknown rows counted by category."""
+        campaign = self.campaign_id
+        found: dict[str, int] = {}
+        for category, count in self._all(
+            "SELECT COALESCE(category, 'unknown'), count(*) FROM smsbridge.outcomes "
+            f"WHERE campaign = %s AND state IN ({REJECTED}, {UNKNOWN}) GROUP BY 1",
+            (campaign,),
+        ):
+            found[str(category)] = found.get(str(category), 0) + int(count)
+        invalid = self._one(
+            f"SELECT count(*) FROM smsbridge.recipients WHERE campaign = %s AND state = {REJECTED}",
+            (campaign,),
+        )[0]
+        if invalid:
+            name = ErrorCategory.INVALID_RECIPIENT.value
+            found[name] = found.get(name, 0) + int(invalid)
+        return dict(sorted(found.items(), key=lambda item: -item[1]))
+
+    def totals(self) -> JournalTotals:
+        """Counts by outcome, duplicates counted with their first occurrence's outcome; rows
+        of a dead worker's request (past its lease) count as unknown, as they will be."""
+        row = self._one(
+            "SELECT count(*), "
+            f"count(*) FILTER (WHERE r.state = {REJECTED}), "
+            f"count(*) FILTER (WHERE o.state = {ACCEPTED}), "
+            f"count(*) FILTER (WHERE o.state = {REJECTED}), "
+            f"count(*) FILTER (WHERE o.state = {UNKNOWN}), "
+            f"COALESCE(sum(o.segments) FILTER (WHERE o.state = {ACCEPTED} "
+            f"AND r.state != {DUPLICATE}), 0), "
+            f"count(*) FILTER (WHERE {_FLYING} AND {_EXPIRED}) " + _FROM + " WHERE r.campaign = %s",
+            (self.campaign_id,),
+        )
+        total, invalid, accepted, rejected, unknown, segments, lost = (int(v) for v in row)
+        rejected += invalid
+        unknown += lost
+        return JournalTotals(
+            total=total,
+            accepted=accepted,
+            rejected=rejected,
+            unknown=unknown,
+            pending=total - accepted - rejected - unknown,
+            segments=segments,
+        )
+
+    def progress_counts(self) -> dict[str, int]:
+        """Rows by state, duplicates left out (they follow their first occurrence)."""
+        counts = dict.fromkeys(("pending", "in_flight", "accepted", "rejected", "unknown"), 0)
+        for state, outcome, count in self._all(
+            "SELECT r.state, o.state, count(*) FROM smsbridge.recipients r "
+            "LEFT JOIN smsbridge.outcomes o ON o.campaign = r.campaign AND o.position = r.position "
+            f"WHERE r.campaign = %s AND r.state != {DUPLICATE} GROUP BY 1, 2",
+            (self.campaign_id,),
+        ):
+            if outcome is not None:
+                counts[_OUTCOME_STATES[int(outcome)].value] += int(count)
+            elif int(state) == REJECTED:
+                counts["rejected"] += int(count)
+            elif int(state) == IN_FLIGHT:
+                counts["in_flight"] += int(count)
+            else:
+                counts["pending"] += int(count)
+        return counts
+
+    def record_delivery(self, statuses: Iterable[tuple[int, str]]) -> None:
+        """Store ``(position, delivery status)`` pairs from a delivery-status check."""
+        pairs = list(statuses)
+        with self._errors(), self.db.transaction():
+            self.db.execute(
+                "UPDATE smsbridge.outcomes o SET delivery = t.status "
+                "FROM unnest(%s::integer[], %s::text[]) AS t(position, status) "
+                f"WHERE o.campaign = %s AND o.position = t.position AND o.state = {ACCEPTED}",
+                ([p for p, _ in pairs], [s for _, s in pairs], self._need_id()),
+            )
+
+    def delivery_counts(self) -> dict[str, int]:
+        """Accepted messages by their last checked delivery status (``unchecked`` if none)."""
+        rows = self._all(
+            "SELECT COALESCE(delivery, 'unchecked'), count(*) FROM smsbridge.outcomes "
+            f"WHERE campaign = %s AND state = {ACCEPTED} GROUP BY 1 ORDER BY 1",
+            (self.campaign_id,),
+        )
+        return {str(status): int(count) for status, count in rows}
+
+    def unknown_since(self, since: float) -> list[tuple[int, int, float]]:
+        """``(position, segments, when)`` of unknown rows without a message id, sent after
+        ``since`` (epoch seconds): the ones a provider may still be asked about."""
+        rows = self._all(
+            "SELECT position, segments, at FROM smsbridge.outcomes WHERE campaign = %s "
+            f"AND state = {UNKNOWN} AND message_id IS NULL AND COALESCE(at, 0) >= %s "
+            "ORDER BY position",
+            (self.campaign_id, since),
+        )
+        return [(int(p), int(s or 0), float(a or 0)) for p, s, a in rows]
+
+    def accepted_ids(self, page: int = 1000) -> Iterator[tuple[int, str]]:
+        """``(position, message_id)`` of accepted rows, a page at a time."""
+        after = -1
+        while rows := self._all(
+            "SELECT position, message_id FROM smsbridge.outcomes WHERE campaign = %s "
+            f"AND state = {ACCEPTED} AND message_id IS NOT NULL AND position > %s "
+            "ORDER BY position LIMIT %s",
+            (self.campaign_id, after, page),
+        ):
+            for position, message_id in rows:
+                yield int(position), str(message_id)
+            after = int(rows[-1][0])
+
+
+def _row(values: Sequence[Any]) -> JournalRow:
+    (position, raw, recipient, own, outcome, message_id, segments, category, code, error,
+     duplicate_of, delivery, provider, attempts, origin, flying, lost) = values  # fmt: skip
+    if int(own) == REJECTED:
+        state = RowState.REJECTED
+        category = ErrorCategory.INVALID_RECIPIENT.value
+    elif outcome is not None:
+        state = _OUTCOME_STATES[int(outcome)]
+    elif lost:
+        state, category, error = RowState.UNKNOWN, ErrorCategory.OUTCOME_UNKNOWN.value, INTERRUPTED
+    elif flying:
+        state = RowState.IN_FLIGHT
+    else:
+        state = RowState.PENDING
+    if state is RowState.UNKNOWN and category is None:
+        category = ErrorCategory.OUTCOME_UNKNOWN.value
+    return JournalRow(
+        position=int(position),
+        raw=str(raw or ""),
+        recipient=recipient,
+        state=state,
+        message_id=message_id,
+        segments=int(segments or 0),
+        category=None if category is None else ErrorCategory(category),
+        provider_code=code,
+        error=error,
+        duplicate_of=duplicate_of,
+        delivery=None if delivery is None else DeliveryStatus(delivery),
+        provider=provider,
+        attempts=int(attempts or 0),
+        origin=origin,
+    )
