@@ -204,7 +204,8 @@ def campaign() -> None:
 @click.option(
     "--journal",
     metavar="FILE",
-    help="The SQLite journal; run the same command again to resume (default: a temporary one).",
+    help="The SQLite journal; run the same command again to resume (default: a temporary one). "
+    "With --engine celery: postgresql://…?campaign=NAME.",
 )
 @click.option(
     "--report",
@@ -228,6 +229,27 @@ def campaign() -> None:
     help="Show progress on stderr (a bar on a terminal).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as one JSON object.")
+# -- distributed campaigns (smsbridge.distributed) --
+@click.option(
+    "--engine",
+    type=click.Choice(["local", "celery"]),
+    default="local",
+    show_default=True,
+    help="local: send from this process. celery: write the campaign to a Postgres journal and "
+    "enqueue its batches for Celery workers (see docs/distributed.md).",
+)
+@click.option(
+    "--celery-app",
+    envvar="SMSBRIDGE_CELERY_APP",
+    metavar="MODULE:ATTR",
+    help="With --engine celery: your CeleryCampaigns (or the Celery app it is registered on).",
+)
+@click.option(
+    "--wait/--no-wait",
+    default=True,
+    help="With --engine celery: follow the campaign to its end (default), or return once its "
+    "batches are enqueued.",
+)
 @verbosity
 @click.pass_context
 def start(  # noqa: PLR0917 - click passes every option by keyword
@@ -252,8 +274,37 @@ def start(  # noqa: PLR0917 - click passes every option by keyword
     resend_unknown: bool,
     progress: bool,
     as_json: bool,
+    engine: str,
+    celery_app: str | None,
+    wait: bool,
 ) -> None:
     """Send one text (or template) to a list of any size, resumably."""
+    if engine != "local":
+        ctx.exit(
+            _start_distributed(
+                ctx,
+                engine=engine,
+                celery_app=celery_app,
+                wait=wait,
+                to=to,
+                to_file=to_file,
+                column=column,
+                message=lambda: message_from(text, template, variables, sender, flash),
+                client_options={
+                    "url": url,
+                    "region": region,
+                    "max_segments": max_segments,
+                    "concurrency": concurrency,
+                    "rate": rate,
+                    "timeout": timeout,
+                },
+                journal=journal,
+                skip_invalid=skip_invalid,
+                resend_unknown=resend_unknown,
+                progress=progress and not as_json,
+                as_json=as_json,
+            )
+        )
     ctx.exit(
         run_campaign(
             ctx,
@@ -276,4 +327,49 @@ def start(  # noqa: PLR0917 - click passes every option by keyword
             progress=progress and not as_json,
             as_json=as_json,
         )
+    )
+
+
+def _start_distributed(
+    ctx: click.Context,
+    *,
+    engine: str,
+    celery_app: str | None,
+    wait: bool,
+    to: tuple[str, ...],
+    to_file: str | None,
+    column: str | None,
+    message: Callable[[], object],
+    client_options: dict[str, Any],
+    journal: str | None,
+    skip_invalid: bool,
+    resend_unknown: bool,
+    progress: bool,
+    as_json: bool,
+) -> int:
+    """``--engine celery``: the campaign goes to the workers (smsbridge.distributed._cli)."""
+    from smsbridge.distributed._cli import run_distributed
+
+    if not to and to_file is None:
+        raise CliError("no recipients: give --to NUMBER or --to-file FILE")
+    if to_file is not None:
+        from pathlib import Path
+
+        if not Path(to_file).is_file():
+            raise CliError(f"--to-file {to_file}: cannot read it (no such file)")
+    given = bool(client_options.get("url"))
+    return run_distributed(
+        ctx,
+        engine=engine,
+        celery_app=celery_app,
+        journal=journal,
+        recipients=_source(to, to_file, column),
+        message=message,
+        make_client=(lambda: make_client(ctx, **client_options)) if given else None,
+        resend_unknown=resend_unknown,
+        skip_invalid=skip_invalid,
+        wait=wait,
+        progress=_Progress(progress),
+        print_summary=_print_summary,
+        as_json=as_json,
     )

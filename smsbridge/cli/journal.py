@@ -22,7 +22,7 @@ def _line(row: JournalRow, as_json: bool) -> str:
 
 
 @click.command()
-@click.argument("path", metavar="JOURNAL")
+@click.argument("path", metavar="JOURNAL")  # a file, or postgresql://…?campaign=NAME
 @click.option("--unknown", "only_unknown", is_flag=True, help="List rows of unknown outcome.")
 @click.option(
     "--invalid", "only_invalid", is_flag=True, help="List rows that are not valid numbers."
@@ -64,7 +64,18 @@ def journal(  # noqa: PLR0917 - click passes every option by keyword
     url: str | None,
     as_json: bool,
 ) -> None:
-    """Show a campaign's journal: totals, rows to reconcile, an export, delivery, settling."""
+    """Show a campaign's journal: totals, rows to reconcile, an export, delivery, settling.
+
+    JOURNAL is a journal file, or a distributed campaign's postgresql://…?campaign=NAME.
+    """
+    if (delivery or settle) and _is_postgres(path):
+        # A distributed campaign's journal (smsbridge.distributed).
+        from smsbridge.distributed import reconcile_journal
+
+        with make_client(ctx, url, None, None) as client:
+            name = "delivery" if delivery else "settled"
+            _print_counts(name, reconcile_journal(client, path, settle=settle), as_json)
+        return
     if delivery or settle:
         with make_client(ctx, url, None, None) as client:
             if delivery:
@@ -80,6 +91,10 @@ def journal(  # noqa: PLR0917 - click passes every option by keyword
         _print_totals(path, as_json)
 
 
+def _is_postgres(path: str) -> bool:
+    return path.lower().startswith(("postgresql://", "postgres://"))
+
+
 def _print_counts(name: str, counts: dict[str, int], as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps({name: counts}))
@@ -93,7 +108,7 @@ def _export(path: str, export_to: str) -> None:
 
     from smsbridge.journal import open_journal
 
-    if os.path.realpath(export_to) == os.path.realpath(path):
+    if not _is_postgres(path) and os.path.realpath(export_to) == os.path.realpath(path):
         from smsbridge.cli._errors import ConfigError
 
         raise ConfigError(f"the export {export_to} and the journal are the same file")

@@ -15,6 +15,10 @@ journal, not the queue:
 part of an adapter is a few dozen lines. See docs/distributed.md.
 """
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from smsbridge.distributed._campaign import (
     BatchJob,
     CampaignHandle,
@@ -26,6 +30,9 @@ from smsbridge.distributed._campaign import (
 from smsbridge.distributed._limit import GlobalRateLimit, RateLimitUnavailableError
 from smsbridge.distributed._worker import BatchOutcome, CampaignWorker
 from smsbridge.journal._postgres import JournalUnavailableError
+
+if TYPE_CHECKING:
+    from smsbridge._client import Client
 
 __all__ = [
     "BatchJob",
@@ -39,4 +46,23 @@ __all__ = [
     "create_campaign",
     "message_from_dict",
     "message_to_dict",
+    "reconcile_journal",
 ]
+
+
+def reconcile_journal(client: Client, journal: str, *, settle: bool = False) -> dict[str, int]:
+    """Check the delivery of a distributed campaign's accepted messages, or (``settle``) ask
+    the provider what became of its unknown rows by key, as ``Client.check_journal_deliveries``
+    and ``Client.settle_journal`` do for a SQLite journal; returns the counts."""
+    from typing import cast
+
+    from smsbridge._engine._reconcile import check_deliveries, settle_unknown
+    from smsbridge.journal._postgres import PostgresJournal
+    from smsbridge.journal._sqlite import SqliteJournal
+
+    with PostgresJournal(journal) as store:
+        # The Postgres journal has the SQLite journal's reconciling methods (duck-typed).
+        book = cast("SqliteJournal", store)
+        if settle:
+            return settle_unknown(client.engine, book)
+        return check_deliveries(client.engine, book)

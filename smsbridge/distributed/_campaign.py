@@ -22,7 +22,7 @@ from smsbridge._engine._bulk import BulkProgress, BulkSummary, _checked, _Source
 from smsbridge._engine._prepare import batch_size
 from smsbridge._models import Message, Template
 from smsbridge.exceptions import InvalidRecipientError, JournalError, RecipientProblem
-from smsbridge.journal._postgres import PostgresJournal
+from smsbridge.journal._postgres import JournalUnavailableError, PostgresJournal
 
 if TYPE_CHECKING:
     from smsbridge._engine._engine import Engine
@@ -320,15 +320,21 @@ class CampaignHandle:
     ) -> BulkSummary:
         """Block until every row has an outcome, reporting progress every ``poll`` seconds.
 
+        The journal being unavailable for a while (a database restart) is waited out.
+
         :raises TimeoutError: when ``timeout`` seconds passed first (the campaign goes on).
         """
         deadline = None if timeout is None else time.monotonic() + timeout
         while True:
-            finished = self.done()
-            if on_progress is not None:
-                on_progress(self.progress())
-            if finished:
-                return self.summary()
+            try:
+                finished = self.done()
+                if on_progress is not None:
+                    on_progress(self.progress())
+                if finished:
+                    return self.summary()
+            except JournalUnavailableError as error:
+                # The workers wait for the journal too; so does whoever follows them.
+                log.warning("sms_journal_unavailable", step="wait", error=str(error))
             if deadline is not None and time.monotonic() >= deadline:
                 raise TimeoutError(f"the campaign {self.name!r} is still running")
             time.sleep(poll)

@@ -88,7 +88,8 @@ class CampaignWorker:
     :param rate_limit: the global limit shared by every worker (None: no limit beyond the
         client's own ``rate_limit``).
     :param lease_grace: seconds a flight's lease adds to the request's deadline (the client's
-        ``timeout``): how long after a worker died its rows become ``unknown``.
+        ``timeout``, once per provider when it fails over): how long after a worker died its
+        rows become ``unknown``.
     :param patience: seconds to keep trying to reach the journal for one step before giving up
         (the claim is then not made; a landing's rows become unknown when their lease ends).
     :param name: the worker's name in flight records (default ``host:pid``).
@@ -240,7 +241,9 @@ class CampaignWorker:
     def _claim(
         self, journal: PostgresJournal, positions: list[int], task_id: str | None
     ) -> tuple[uuid.UUID, list[tuple[int, str]]]:
-        lease = self.engine.settings.timeout + self.lease_grace
+        # A request cannot outlive its deadline; with failover, one per provider tried.
+        routes = len(getattr(self.engine, "routes", ())) or 1
+        lease = self.engine.settings.timeout * routes + self.lease_grace
         deadline = time.monotonic() + self.patience
         while True:
             flight = uuid.uuid4()

@@ -131,6 +131,12 @@ class CeleryCampaigns:
         self._pid = 0
         if configure:
             app.conf.update(RECOMMENDED_SETTINGS)
+        adapter = self
+
+        def send_batch(task: Any, payload: dict[str, Any]) -> dict[str, object]:
+            """Send one batch of a smsbridge campaign (``smsbridge.distributed``)."""
+            return adapter._run_task(task, payload)
+
         self.task = app.task(
             name=TASK_NAME,
             bind=True,
@@ -139,7 +145,7 @@ class CeleryCampaigns:
             retry_on_worker_lost=True,
             acks_on_failure_or_timeout=True,
             max_retries=max_retries,
-        )(self._run_task)
+        )(send_batch)
         app.smsbridge_campaigns = self
 
     def __repr__(self) -> str:

@@ -113,9 +113,14 @@ class JournalView:
 
 
 def open_journal(path: str | Path) -> JournalView:
-    """Open a campaign journal read-only.
+    """Open a campaign journal read-only: a SQLite file, or a distributed campaign's Postgres
+    journal, ``postgresql://…?campaign=NAME`` (see docs/distributed.md).
 
     :raises JournalError: when there is no journal at ``path``, or it is not a smsbridge
         journal, or it is damaged.
     """
+    if isinstance(path, str) and path.lower().startswith(("postgresql://", "postgres://")):
+        from smsbridge.journal._postgres import PostgresJournalView
+
+        return PostgresJournalView(path)
     return JournalView(path)

@@ -37,11 +37,14 @@ import json
 import time
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+from types import EllipsisType
 from typing import TYPE_CHECKING, Any, Final, LiteralString
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 from smsbridge._models import DeliveryStatus, RecipientResult, SendStatus
 from smsbridge.exceptions import ConfigurationError, ErrorCategory, JournalError, SmsBridgeError
+from smsbridge.journal import JournalView
 from smsbridge.journal._model import CampaignIdentity, JournalRow, JournalTotals, RowState
 
 if TYPE_CHECKING:
@@ -51,6 +54,7 @@ __all__ = [
     "SCHEMA_VERSION",
     "JournalUnavailableError",
     "PostgresJournal",
+    "PostgresJournalView",
     "is_postgres_url",
     "split_journal_url",
 ]
@@ -954,29 +958,56 @@ class PostgresJournal:
         )
         return {str(status): int(count) for status, count in rows}
 
-    def unknown_since(self, since: float) -> list[tuple[int, int, float]]:
+    def unknown_since(
+        self, since: float, provider: str | EllipsisType | None = ...
+    ) -> list[tuple[int, int, float]]:
         """``(position, segments, when)`` of unknown rows without a message id, sent after
-        ``since`` (epoch seconds): the ones a provider may still be asked about."""
+        ``since`` (epoch seconds): the ones a provider may still be asked about. ``provider``
+        keeps those one provider left unknown (None: those no provider is recorded for)."""
+        where, params = _by_provider(provider)
         rows = self._all(
             "SELECT position, segments, at FROM smsbridge.outcomes WHERE campaign = %s "
-            f"AND state = {UNKNOWN} AND message_id IS NULL AND COALESCE(at, 0) >= %s "
-            "ORDER BY position",
-            (self.campaign_id, since),
+            f"AND state = {UNKNOWN} AND message_id IS NULL AND COALESCE(at, 0) >= %s"
+            + where
+            + " ORDER BY position",
+            (self.campaign_id, since, *params),
         )
         return [(int(p), int(s or 0), float(a or 0)) for p, s, a in rows]
 
-    def accepted_ids(self, page: int = 1000) -> Iterator[tuple[int, str]]:
-        """``(position, message_id)`` of accepted rows, a page at a time."""
+    def accepted_ids(
+        self, page: int = 1000, provider: str | EllipsisType | None = ...
+    ) -> Iterator[tuple[int, str]]:
+        """``(position, message_id)`` of accepted rows (those ``provider`` accepted, when
+        given), a page at a time."""
+        where, params = _by_provider(provider)
         after = -1
         while rows := self._all(
             "SELECT position, message_id FROM smsbridge.outcomes WHERE campaign = %s "
-            f"AND state = {ACCEPTED} AND message_id IS NOT NULL AND position > %s "
-            "ORDER BY position LIMIT %s",
-            (self.campaign_id, after, page),
+            f"AND state = {ACCEPTED} AND message_id IS NOT NULL AND position > %s"
+            + where
+            + " ORDER BY position LIMIT %s",
+            (self.campaign_id, after, *params, page),
         ):
             for position, message_id in rows:
                 yield int(position), str(message_id)
             after = int(rows[-1][0])
+
+    def providers(self) -> list[str | None]:
+        """Every provider the outcomes name (None for outcomes that name none)."""
+        rows = self._all(
+            "SELECT DISTINCT provider FROM smsbridge.outcomes WHERE campaign = %s",
+            (self.campaign_id,),
+        )
+        return [value for (value,) in rows]
+
+
+def _by_provider(provider: str | EllipsisType | None) -> tuple[LiteralString, tuple[object, ...]]:
+    """A filter on the outcome's provider: any (``...``), none recorded (None), or one."""
+    if provider is Ellipsis:
+        return "", ()
+    if provider is None:
+        return " AND provider IS NULL", ()
+    return " AND provider = %s", (provider,)
 
 
 def _row(values: Sequence[Any]) -> JournalRow:
@@ -1011,3 +1042,20 @@ def _row(values: Sequence[Any]) -> JournalRow:
         attempts=int(attempts or 0),
         origin=origin,
     )
+
+
+class PostgresJournalView(JournalView):
+    """A distributed campaign's journal opened read-only (``open_journal`` returns one for a
+    ``postgresql://…?campaign=NAME`` URL). ``path`` is the campaign's name: there is no file.
+
+    While a worker holds a request in flight within its lease the rows read as in flight;
+    past the lease (the worker died) they read as ``unknown``, which they become.
+    """
+
+    def __init__(self, url: str) -> None:
+        store = PostgresJournal(url, read_only=True)
+        self.url = store.where
+        """The journal's URL, without its password."""
+        self.path = Path(store.name)
+        # The same reading interface as the SQLite journal (duck-typed).
+        self._store = store  # type: ignore[assignment]

@@ -1,5 +1,5 @@
 """Fixtures for the distributed tests: one Postgres cluster and one Redis server for the
-session (real servers on 127.0.0.1, see services.py), a fresh database per test."""
+session (real servers on 127.0.0.1, see distributed_services.py), a fresh database per test."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import itertools
 from collections.abc import Iterator
 
 import pytest
-from services import PostgresServer, RedisServer
+from distributed_services import PostgresServer, RedisServer
 
 _databases = itertools.count()
 
