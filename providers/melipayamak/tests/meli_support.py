@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 import pytest
 from smsbridge_melipayamak import MelipayamakProvider
-from smsbridge_melipayamak.emulator import EmulatorState
+from smsbridge_melipayamak.emulator import Emulator, EmulatorState
 
 import smsbridge
 from smsbridge import RecipientResult, ResultError
@@ -30,11 +30,25 @@ TEXT = f"hi {OPT_OUT}"
 Mode = Literal["sync", "async"]
 MODES = pytest.mark.parametrize("mode", ["sync", "async"])
 """Run a test once through ``Client.send`` and once through ``await Client.asend``."""
+Api = Literal["soap", "rest"]
+APIS = pytest.mark.parametrize("api", ["soap", "rest"])
+"""Run a test once over SOAP (Send.asmx) and once over the REST API."""
+SEND_OPERATIONS = frozenset(
+    {"SendSms", "SendByBaseNumber2", "rest/SendSMS", "rest/BaseServiceNumber"}
+)
+"""The emulator's names of the send requests (SOAP and REST), in its request log."""
 
 
-def meli_url(endpoint: str, *, password: str = PASSWORD, extra: str = "") -> str:
-    """A melipayamak:// URL for the demo account at ``endpoint``."""
-    return f"melipayamak://demo:{password}@/?from={LINE}&endpoint={endpoint}{extra}"
+def meli_url(endpoint: str, *, password: str = PASSWORD, extra: str = "", api: Api = "soap") -> str:
+    """A melipayamak:// URL for the demo account at ``endpoint`` (a REST base for ``api``
+    ``"rest"``)."""
+    chosen = "&api=rest" if api == "rest" else ""
+    return f"melipayamak://demo:{password}@/?from={LINE}{chosen}&endpoint={endpoint}{extra}"
+
+
+def endpoint_of(emulator: Emulator, api: Api) -> str:
+    """The emulator's SOAP endpoint or REST base."""
+    return emulator.rest_url if api == "rest" else emulator.url
 
 
 def meli_provider(

@@ -144,7 +144,13 @@ class TestWsdl:
         """Send.wsdl loads from a file URL without touching the network."""
         client = zeep_client(WSDL.as_uri(), transport=OfflineTransport())
         operations = set(client.service._binding._operations)
-        assert operations == {"SendSms", "GetDeliveries", "GetDeliveries2", "GetCredit"}
+        assert operations == {
+            "SendSms",
+            "SendByBaseNumber2",
+            "GetDeliveries",
+            "GetDeliveries2",
+            "GetCredit",
+        }
         assert client.service._binding_options["address"] == (
             "https://api.payamak-panel.com/post/Send.asmx"
         )
@@ -185,7 +191,7 @@ class TestWsdl:
             (value,) = tree.xpath(path, namespaces=ns)
             return str(value)
 
-        for op in ("SendSms", "GetDeliveries", "GetDeliveries2", "GetCredit"):
+        for op in ("SendSms", "SendByBaseNumber2", "GetDeliveries", "GetDeliveries2", "GetCredit"):
             assert shape(ours, op) == shape(theirs, op)
             assert shape(ours, f"{op}Response") == shape(theirs, f"{op}Response")
             assert action(ours, op) == action(theirs, op) == f"http://tempuri.org/{op}"

@@ -1,26 +1,28 @@
 """The provider contract, from smsbridge's public conformance suite, for Melipayamak against its
-emulator on a real socket."""
+emulator on a real socket: once over SOAP (Send.asmx), once over the REST API, template
+(pattern) sends included."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
 import pytest
-from meli_support import meli_url
-from smsbridge_melipayamak.emulator import Emulator, EmulatorState
+from meli_support import SEND_OPERATIONS, endpoint_of, meli_url
+from smsbridge_melipayamak.emulator import DEMO_PATTERN, Emulator, EmulatorState
 
-from smsbridge import AsyncClient, Client
+from smsbridge import AsyncClient, Client, Template
 from smsbridge.phone import normalize_number
 from smsbridge.testing.conformance import Harness, ProviderConformance
 
 
 class TestMelipayamak(ProviderConformance):
-    """Melipayamak keeps the send contract."""
+    """Melipayamak keeps the send contract on both of its APIs."""
 
-    @pytest.fixture
-    def harness(self) -> Iterator[Harness]:
+    @pytest.fixture(params=["soap", "rest"])
+    def harness(self, request: pytest.FixtureRequest) -> Iterator[Harness]:
         with Emulator(EmulatorState.demo()) as emulator:
-            url = meli_url(emulator.url, extra="&timeout=5")
+            api = request.param
+            url = meli_url(endpoint_of(emulator, api), api=api, extra="&timeout=5")
 
             def wire() -> list[tuple[str, str]]:
                 sent, _ = emulator.state.snapshot()
@@ -28,10 +30,10 @@ class TestMelipayamak(ProviderConformance):
 
             def requests() -> int:
                 _, log = emulator.state.snapshot()
-                return sum(1 for r in log if r.operation == "SendSms")
+                return sum(1 for r in log if r.operation in SEND_OPERATIONS)
 
             harness = Harness(
-                name="melipayamak",
+                name=f"melipayamak over {api}",
                 connect=lambda: Client(url, autoload_plugins=True),
                 connect_async=lambda: AsyncClient(url, autoload_plugins=True),
                 wire=wire,
@@ -40,6 +42,9 @@ class TestMelipayamak(ProviderConformance):
                 fail_requests=emulator.faults.http_500,
                 # The emulator records the messages, then closes without a reply.
                 lose_replies=emulator.faults.drop_connection,
+                # The demo's approved OTP pattern, as the handset reads it.
+                template=Template(id=str(DEMO_PATTERN), variables=["4821"]),
+                template_text="کد ورود شما: 4821",
             )
             yield harness
             harness.close_all()

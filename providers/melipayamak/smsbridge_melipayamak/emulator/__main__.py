@@ -26,11 +26,21 @@ def _account(value: str) -> tuple[str, str]:
     return username, password
 
 
+def _pattern(value: str) -> tuple[int | None, str]:
+    body_id, sep, body = value.partition("=")
+    if sep and body_id.strip().isdigit():
+        return int(body_id), body
+    if not value:
+        msg = "expected [BODY_ID=]TEXT, with {0}, {1}... for the variables"
+        raise argparse.ArgumentTypeError(msg)
+    return None, value
+
+
 def build_parser(prog: str = "python -m smsbridge_melipayamak.emulator") -> argparse.ArgumentParser:
     """The command line, shared with the provider's ``smsbridge-melipayamak emulator``."""
     parser = argparse.ArgumentParser(
         prog=prog,
-        description="Run a local emulator of Melipayamak's Send.asmx SOAP service.",
+        description="Run a local emulator of Melipayamak's Send.asmx SOAP service and REST API.",
     )
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default %(default)s)")
     parser.add_argument(
@@ -52,6 +62,15 @@ def build_parser(prog: str = "python -m smsbridge_melipayamak.emulator") -> argp
     )
     parser.add_argument("--credit", type=float, help="credit of every account")
     parser.add_argument(
+        "--pattern",
+        action="append",
+        type=_pattern,
+        default=[],
+        metavar="[BODY_ID=]TEXT",
+        help="register an approved pattern with {0}, {1}... placeholders (repeatable); "
+        "without BODY_ID the next free one is taken",
+    )
+    parser.add_argument(
         "--delivery-delay", type=float, help="seconds until a message counts as delivered"
     )
     return parser
@@ -69,6 +88,7 @@ def build_state(args: argparse.Namespace) -> EmulatorState:
                 credit=demo.credit,
                 lines=demo.lines.copy(),
                 daily_limit=demo.daily_limit,
+                service_line=demo.service_line,
             )
         )
     for account in state.accounts.values():
@@ -77,6 +97,8 @@ def build_state(args: argparse.Namespace) -> EmulatorState:
             account.credit = args.credit
     if args.delivery_delay is not None:
         state.delivery_delay = args.delivery_delay
+    for body_id, body in args.pattern:
+        state.add_pattern(body, body_id)
     return state
 
 
@@ -84,8 +106,9 @@ def main(
     argv: Sequence[str] | None = None, prog: str = "python -m smsbridge_melipayamak.emulator"
 ) -> int:
     """Serve until interrupted. The first line printed ends with the endpoint URL (scripts
-    read the port from it), the second is a provider URL ready for ``smsbridge send --url``.
-    A port in use is one line on stderr and exit status 1."""
+    read the port from it), the second is a provider URL ready for ``smsbridge send --url``,
+    the fourth the same over the REST API; then one line per pattern. A port in use is one
+    line on stderr and exit status 1."""
     parser = build_parser(prog)
     args = parser.parse_args(argv)
     emulator = Emulator(build_state(args), host=args.host, port=args.port)
@@ -102,6 +125,10 @@ def main(
     print(f"emulator listening on {emulator.url}", flush=True)
     print(f"provider URL: {emulator.provider_url(username, DEMO_LINE)}", flush=True)
     print(f"admin endpoints: {emulator.admin_url}", flush=True)
+    rest = emulator.provider_url(username, DEMO_LINE, api="rest")
+    print(f"provider URL (REST): {rest}", flush=True)
+    for pattern in sorted(emulator.state.patterns.values(), key=lambda p: p.body_id):
+        print(f"pattern {pattern.body_id}: {pattern.body!r}", flush=True)
     try:
         threading.Event().wait()
     except KeyboardInterrupt:

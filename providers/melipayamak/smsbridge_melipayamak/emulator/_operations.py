@@ -1,4 +1,4 @@
-"""The four Send.asmx operations: a parsed :class:`Call` in, response bytes out."""
+"""The five Send.asmx operations: a parsed :class:`Call` in, response bytes out."""
 
 from __future__ import annotations
 
@@ -25,6 +25,17 @@ def _send_sms(state: EmulatorState, call: Call) -> bytes:
     return _soap.send_sms_response(int(outcome.code), outcome.rec_ids, outcome.statuses)
 
 
+def _send_by_base_number2(state: EmulatorState, call: Call) -> bytes:
+    outcome = state.send_pattern(
+        username=call.text("username"),
+        password=call.text("password"),
+        text=call.text("text"),
+        to=call.text("to"),
+        body_id=call.integer("bodyId"),
+    )
+    return _soap.pattern_response(outcome.result)
+
+
 def _get_credit(state: EmulatorState, call: Call) -> bytes:
     return _soap.credit_response(state.credit_of(call.text("username"), call.text("password")))
 
@@ -40,6 +51,7 @@ def _get_deliveries2(state: EmulatorState, call: Call) -> bytes:
 
 OPERATIONS: Final[dict[str, Callable[[EmulatorState, Call], bytes]]] = {
     "SendSms": _send_sms,
+    "SendByBaseNumber2": _send_by_base_number2,
     "GetCredit": _get_credit,
     "GetDeliveries": _get_deliveries,
     "GetDeliveries2": _get_deliveries2,
@@ -47,8 +59,10 @@ OPERATIONS: Final[dict[str, Callable[[EmulatorState, Call], bytes]]] = {
 
 
 def recipient_count(call: Call) -> int:
-    """Recipients in a SendSms request (0 for the other operations)."""
-    return len(call.items("to")) if call.operation == "SendSms" else 0
+    """Recipients in a send request (0 for the queries)."""
+    if call.operation == "SendSms":
+        return len(call.items("to"))
+    return 1 if call.operation == "SendByBaseNumber2" else 0
 
 
 def check(call: Call, soap_action: str | None) -> None:

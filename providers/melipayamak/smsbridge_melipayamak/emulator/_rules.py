@@ -1,4 +1,4 @@
-"""Return and delivery codes, and the text and number rules SendSms checks."""
+"""Return, pattern and delivery codes, and the text and number rules the sends check."""
 
 from __future__ import annotations
 
@@ -6,12 +6,25 @@ import enum
 import re
 from typing import Final
 
-__all__ = ["LINK", "DeliveryCode", "SendCode", "normalise_mobile"]
+__all__ = [
+    "FORBIDDEN_IN_VARIABLE",
+    "LINK",
+    "DeliveryCode",
+    "PatternCode",
+    "SendCode",
+    "normalise_mobile",
+]
 
 _MOBILE: Final = re.compile(r"(?:\+98|0098|98|0)?(9\d{9})")
 # A bare "name.tld" counts as a link only for common TLDs, so "e.g." or "3.14" do not trip it.
 LINK: Final = re.compile(
     r"https?://|www\.|\b[a-z0-9][a-z0-9-]*\.(?:com|net|org|ir|io|info|biz|me|co|app|dev|xyz|site|online)\b",
+    re.IGNORECASE,
+)
+
+# What a pattern variable must not hold (code -10): a link, an IPv4 address or an e-mail.
+FORBIDDEN_IN_VARIABLE: Final = re.compile(
+    rf"{LINK.pattern}|\b\d{{1,3}}(?:\.\d{{1,3}}){{3}}\b|[^\s@]+@[^\s@]+\.[^\s@]+",
     re.IGNORECASE,
 )
 
@@ -34,6 +47,25 @@ class SendCode(enum.IntEnum):
     DOCUMENTS_INCOMPLETE = 12
     LINK = 14
     OPT_OUT_MISSING = 15
+
+
+class PatternCode(enum.IntEnum):
+    """SendByBaseNumber2 / BaseServiceNumber codes (status_codes.md section 3), and the account
+    codes of the SendSms table they share; anything else the result holds is a recId."""
+
+    WRONG_CREDENTIALS = 0
+    NO_CREDIT = 2
+    DAILY_LIMIT = 3
+    NOT_SENT = 11
+    HOURLY_LIMIT = 19
+    NO_ACCESS = -1
+    ONE_NUMBER_ONLY = -2
+    NO_LINE = -3
+    UNKNOWN_PATTERN = -4
+    VARIABLES_MISMATCH = -5
+    INTERNAL_ERROR = -6
+    SENDER_ERROR = -7
+    FORBIDDEN_VARIABLE = -10
 
 
 class DeliveryCode(enum.IntEnum):

@@ -1,4 +1,5 @@
-"""The emulator: Send.asmx's SOAP 1.1 endpoint and its ``?wsdl``, on the test-server kit."""
+"""The emulator: Send.asmx's SOAP 1.1 endpoint and its ``?wsdl``, and the REST API, on the
+test-server kit."""
 
 from __future__ import annotations
 
@@ -6,18 +7,19 @@ import re
 from http import HTTPStatus
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Final, Self
+from typing import Any, Final, Literal, Self
 from urllib.parse import quote
 from xml.sax.saxutils import quoteattr
 
 from smsbridge.testing.server import EmulatorServer, Operation, Reply, Request
 
-from . import _operations, _soap
+from . import _operations, _rest, _soap
 from ._faults import XML, FaultInjector
+from ._rest import REST_PATH
 from ._soap import Call, SoapError
-from ._state import EmulatorState
+from ._state import EmulatorState, Pattern
 
-__all__ = ["SERVICE_PATH", "Emulator"]
+__all__ = ["REST_PATH", "SERVICE_PATH", "Emulator"]
 
 SERVICE_PATH: Final = "/post/Send.asmx"
 _WSDL_PATH: Final = Path(__file__).resolve().parent.parent / "Send.wsdl"
@@ -38,7 +40,7 @@ def _fault(message: str, code: str) -> Reply:
 
 
 class Emulator:
-    """A local Send.asmx on a real socket, serving from a daemon thread.
+    """A local Send.asmx and REST API on a real socket, serving from a daemon thread.
 
     >>> with Emulator() as emulator:  # doctest: +SKIP
     ...     client = zeep.Client(emulator.wsdl_url)
@@ -57,7 +59,11 @@ class Emulator:
             self.state,
             self._handle,
             faults=self.faults,
-            admin={("GET", "accounts"): self._accounts},
+            admin={
+                ("GET", "accounts"): self._accounts,
+                ("GET", "patterns"): self._patterns,
+                ("POST", "patterns"): self._add_pattern,
+            },
             host=host,
             port=port,
             server_header="Microsoft-IIS/10.0 smsbridge-emulator",
@@ -80,6 +86,11 @@ class Emulator:
         return self.server.url(SERVICE_PATH)
 
     @property
+    def rest_url(self) -> str:
+        """The REST API's base, ``http://host:port/api/SendSMS`` (valid once started)."""
+        return self.server.url(REST_PATH)
+
+    @property
     def wsdl_url(self) -> str:
         """Where the WSDL is served, with its address pointing back at :attr:`url`."""
         return self.url + "?wsdl"
@@ -89,8 +100,14 @@ class Emulator:
         """Base URL of the JSON admin endpoints."""
         return self.server.admin_url
 
-    def provider_url(self, username: str | None = None, sender: str | None = None) -> str:
-        """A ``melipayamak://`` URL for an account (default: the first) against this emulator.
+    def provider_url(
+        self,
+        username: str | None = None,
+        sender: str | None = None,
+        api: Literal["soap", "rest"] = "soap",
+    ) -> str:
+        """A ``melipayamak://`` URL for an account (default: the first) against this emulator,
+        over SOAP or (``api="rest"``) the REST API.
 
         ``sender`` defaults to the account's first line in sorted order.
         """
@@ -98,9 +115,10 @@ class Emulator:
         account = self.state.accounts[name]
         line = sender if sender is not None else min(account.lines, default=None)
         query = "" if line is None else f"from={quote(line, safe='')}&"
+        endpoint = f"api=rest&endpoint={self.rest_url}" if api == "rest" else f"endpoint={self.url}"
         return (
             f"melipayamak://{quote(account.username, safe='')}:"
-            f"{quote(account.password, safe='')}@/?{query}endpoint={self.url}"
+            f"{quote(account.password, safe='')}@/?{query}{endpoint}"
         )
 
     def start(self) -> Self:
@@ -130,7 +148,8 @@ class Emulator:
 
     def _handle(self, request: Request) -> Reply | Operation:
         if request.path.lower() != SERVICE_PATH.lower():
-            return _NOT_FOUND
+            rest = _rest.handle(self.state, request)
+            return _NOT_FOUND if rest is None else rest
         if request.method == "GET":
             if request.query.lower() == "wsdl":
                 return Reply(body=self._wsdl(request), content_type=XML)
@@ -180,6 +199,43 @@ class Emulator:
                 "daily_limit": account.daily_limit,
                 "volume_limit": account.volume_limit,
                 "min_recipients": account.min_recipients,
+                "service_line": account.service_line,
+                "pattern_access": account.pattern_access,
+                "hourly_pattern_limit": account.hourly_pattern_limit,
             }
             for account in list(self.state.accounts.values())
         ]
+
+    def _patterns(self, _: Any) -> list[dict[str, Any]]:
+        """``GET /_emulator/patterns``: every registered pattern."""
+        return [_pattern_json(p) for p in sorted(self.state.patterns.values(), key=_body_id)]
+
+    def _add_pattern(self, payload: Any) -> dict[str, Any]:
+        """``POST /_emulator/patterns``: ``{"body": "…{0}…", "body_id": N, "approved": true}``
+        (only ``body`` is required); answers the pattern."""
+        if not isinstance(payload, dict) or not isinstance(payload.get("body"), str):
+            msg = 'expected {"body": "text with {0}, {1}...", "body_id": N, "approved": true}'
+            raise ValueError(msg)
+        body_id = payload.get("body_id")
+        approved = payload.get("approved", True)
+        if body_id is not None and (isinstance(body_id, bool) or not isinstance(body_id, int)):
+            msg = "body_id must be an integer"
+            raise ValueError(msg)
+        if not isinstance(approved, bool):
+            msg = "approved must be true or false"
+            raise ValueError(msg)
+        pattern = self.state.add_pattern(payload["body"], body_id, approved=approved)
+        return _pattern_json(pattern)
+
+
+def _body_id(pattern: Pattern) -> int:
+    return pattern.body_id
+
+
+def _pattern_json(pattern: Pattern) -> dict[str, Any]:
+    return {
+        "body_id": pattern.body_id,
+        "body": pattern.body,
+        "approved": pattern.approved,
+        "variables": pattern.variables,
+    }

@@ -75,6 +75,18 @@ class Call:
             return []
         return [child.text or "" for child in element if isinstance(child.tag, str)]
 
+    def integer(self, name: str) -> int:
+        """An xsd:int parameter (minOccurs 1: missing is refused, as ASMX does)."""
+        value = self.text(name).strip()
+        try:
+            number = int(value)
+        except ValueError:
+            number = None
+        if number is None or not -(2**31) <= number < 2**31 or not value.lstrip("-").isdigit():
+            msg = f"'{value}' is not a valid value for {name} (xsd:int)."
+            raise SoapError(msg)
+        return number
+
     def longs(self, name: str) -> list[int]:
         """An ArrayOfLong parameter."""
         try:
@@ -161,6 +173,14 @@ def send_sms_response(code: int, rec_ids: Sequence[int], statuses: bytes) -> byt
         inner += _array("recId", "long", rec_ids)
         inner += f"<status>{base64.b64encode(statuses).decode('ascii')}</status>"
     return envelope(f'<SendSmsResponse xmlns="{TNS}">{inner}</SendSmsResponse>')
+
+
+def pattern_response(result: str) -> bytes:
+    """SendByBaseNumber2Response with its string result (a recId or a code)."""
+    return envelope(
+        f'<SendByBaseNumber2Response xmlns="{TNS}"><SendByBaseNumber2Result>{escape(result)}'
+        "</SendByBaseNumber2Result></SendByBaseNumber2Response>"
+    )
 
 
 def credit_response(credit: float) -> bytes:
