@@ -6,6 +6,8 @@ import typing as _typing
 if _typing.TYPE_CHECKING:
     from smsbridge._client import AsyncClient, Client
     from smsbridge._engine._bulk import BulkProgress, BulkSummary
+    from smsbridge._engine._failover import AttemptReport, Failover, Retry
+    from smsbridge._engine._health import Breaker, CircuitState, ProviderHealth
     from smsbridge._engine._outgoing import OutgoingSend
     from smsbridge._engine._settings import Settings
     from smsbridge._models import (
@@ -55,19 +57,23 @@ if _typing.TYPE_CHECKING:
 _EXPORTS: dict[str, str] = {
     "AccountRestrictedError": "smsbridge.exceptions",
     "AsyncClient": "smsbridge._client",
+    "AttemptReport": "smsbridge._engine._failover",
     "AuthenticationError": "smsbridge.exceptions",
     "Balance": "smsbridge._models",
     "BaseProvider": "smsbridge.provider",
     "Batch": "smsbridge.provider",
+    "Breaker": "smsbridge._engine._health",
     "BulkProgress": "smsbridge._engine._bulk",
     "BulkSummary": "smsbridge._engine._bulk",
     "Capabilities": "smsbridge._models",
+    "CircuitState": "smsbridge._engine._health",
     "Client": "smsbridge._client",
     "ConfigurationError": "smsbridge.exceptions",
     "ContentRejectedError": "smsbridge.exceptions",
     "DeliveryReport": "smsbridge._models",
     "DeliveryStatus": "smsbridge._models",
     "ErrorCategory": "smsbridge.exceptions",
+    "Failover": "smsbridge._engine._failover",
     "InsufficientCreditError": "smsbridge.exceptions",
     "InvalidInputError": "smsbridge.exceptions",
     "InvalidMessageError": "smsbridge.exceptions",
@@ -77,6 +83,7 @@ _EXPORTS: dict[str, str] = {
     "OutcomeUnknownError": "smsbridge.exceptions",
     "OutgoingSend": "smsbridge._engine._outgoing",
     "ProviderError": "smsbridge.exceptions",
+    "ProviderHealth": "smsbridge._engine._health",
     "ProviderURL": "smsbridge.config",
     "ProviderUnavailableError": "smsbridge.exceptions",
     "RateLimitedError": "smsbridge.exceptions",
@@ -84,6 +91,7 @@ _EXPORTS: dict[str, str] = {
     "RecipientRejectedError": "smsbridge.exceptions",
     "RecipientResult": "smsbridge._models",
     "ResultError": "smsbridge._models",
+    "Retry": "smsbridge._engine._failover",
     "Secret": "smsbridge.config",
     "Segments": "smsbridge.segments",
     "SendReport": "smsbridge._models",
@@ -120,19 +128,23 @@ __version__ = "0.1.0"
 __all__ = [
     "AccountRestrictedError",
     "AsyncClient",
+    "AttemptReport",
     "AuthenticationError",
     "Balance",
     "BaseProvider",
     "Batch",
+    "Breaker",
     "BulkProgress",
     "BulkSummary",
     "Capabilities",
+    "CircuitState",
     "Client",
     "ConfigurationError",
     "ContentRejectedError",
     "DeliveryReport",
     "DeliveryStatus",
     "ErrorCategory",
+    "Failover",
     "InsufficientCreditError",
     "InvalidInputError",
     "InvalidMessageError",
@@ -142,6 +154,7 @@ __all__ = [
     "OutcomeUnknownError",
     "OutgoingSend",
     "ProviderError",
+    "ProviderHealth",
     "ProviderURL",
     "ProviderUnavailableError",
     "RateLimitedError",
@@ -149,6 +162,7 @@ __all__ = [
     "RecipientRejectedError",
     "RecipientResult",
     "ResultError",
+    "Retry",
     "Secret",
     "Segments",
     "SendReport",

@@ -7,7 +7,7 @@ provider instance and forward every call to it.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self
@@ -17,6 +17,8 @@ import attrs
 from smsbridge import _intercept
 from smsbridge._boundary import public_errors
 from smsbridge._engine._engine import Engine
+from smsbridge._engine._failover import Retry, labels_for, make_route
+from smsbridge._engine._health import Breaker, ProviderHealth
 from smsbridge._engine._prepare import MessageOptions, coerce_message
 from smsbridge._engine._settings import URL_PARAMS, DuplicatePolicy, Settings
 from smsbridge._models import Balance, DeliveryReport, Message, SendReport, Template
@@ -33,36 +35,111 @@ if TYPE_CHECKING:
 __all__ = ["AsyncClient", "Client"]
 
 
+ProviderSpec = str | BaseProvider
+"""A provider URL or a provider instance."""
+
+TemplateIds = Mapping[str, Mapping[str, str | Callable[[Template], Template]]]
+"""For each template id, each provider's own id for it (or a function building its template)."""
+
+_TEMPLATE_PARAM = "template."
+
+
+def _specs(url: str | Sequence[ProviderSpec] | None, provider: BaseProvider | None) -> list[object]:
+    """The providers asked for, in order: ``provider``, else ``url`` (one or a list), else
+    ``SMSBRIDGE_URL`` (one URL, or several separated by spaces)."""
+    if provider is not None:
+        if url is not None:
+            raise ConfigurationError("give a URL or a provider instance, not both")
+        return [provider]
+    if url is None:
+        url = url_from_env()
+        if url is not None:
+            return list(url.split())
+        raise ConfigurationError(
+            "no provider configured: pass a URL such as 'fake://' or set SMSBRIDGE_URL"
+        )
+    if isinstance(url, str):
+        return [url]
+    specs: list[object] = list(url)
+    if not specs:
+        raise ConfigurationError("the list of providers is empty")
+    return specs
+
+
+def _provider_from_url(
+    url: str, host: PluginHost
+) -> tuple[BaseProvider, dict[str, str], dict[str, str]]:
+    """A provider from its URL, with the engine's and the template parameters taken out."""
+    parsed = ProviderURL.parse(url)
+    params = {k: v for k, v in parsed.params.items() if k in URL_PARAMS}
+    templates = {
+        k[len(_TEMPLATE_PARAM) :]: v
+        for k, v in parsed.params.items()
+        if k.startswith(_TEMPLATE_PARAM)
+    }
+    own = attrs.evolve(
+        parsed,
+        params={
+            k: v
+            for k, v in parsed.params.items()
+            if k not in URL_PARAMS and not k.startswith(_TEMPLATE_PARAM)
+        },
+    )
+    provider = host.provider_class(parsed.scheme).from_url(own)
+    host.provider_created(provider)
+    # Test tooling may stand in for a provider configured by URL (never for an instance the
+    # caller built and passed in: that is already the caller's explicit choice).
+    return _intercept.provider_for(provider, str(parsed)), params, templates
+
+
 def _build_engine(  # noqa: PLR0917 - private, called once
-    url: str | None,
+    url: str | Sequence[ProviderSpec] | None,
     provider: BaseProvider | None,
     plugins: Sequence[object],
     autoload_plugins: bool | None,
     transport: tuple[BaseTransport, AsyncBaseTransport] | None,
     options: dict[str, Any],
+    failover: tuple[Retry | None, Breaker | None, TemplateIds | None],
 ) -> Engine:
     host = PluginHost(plugins, autoload=autoload_plugins)
-    params: dict[str, str] = {}
-    if provider is None:
-        url = url if url is not None else url_from_env()
-        if url is None:
+    built: list[tuple[BaseProvider, dict[str, str], dict[str, str]]] = []
+    for spec in _specs(url, provider):
+        if isinstance(spec, str):
+            built.append(_provider_from_url(spec, host))
+        elif isinstance(spec, BaseProvider):
+            built.append((spec, {}, {}))
+        else:
             raise ConfigurationError(
-                "no provider configured: pass a URL such as 'fake://' or set SMSBRIDGE_URL"
+                f"a provider must be a URL or a BaseProvider, not {type(spec).__name__}"
             )
-        parsed = ProviderURL.parse(url)
-        params = {k: v for k, v in parsed.params.items() if k in URL_PARAMS}
-        own = attrs.evolve(
-            parsed, params={k: v for k, v in parsed.params.items() if k not in URL_PARAMS}
+    if transport is not None and len(built) > 1:
+        raise ConfigurationError("a transport can be given only to a client of one provider")
+    retry, breaker, templates = failover
+    labels = labels_for([entry[0] for entry in built])
+    unknown = sorted({label for ids in (templates or {}).values() for label in ids} - set(labels))
+    if unknown:
+        raise ConfigurationError(
+            f"templates name {', '.join(map(repr, unknown))}, which this client does not have "
+            f"(it has {', '.join(labels)})"
         )
-        provider = host.provider_class(parsed.scheme).from_url(own)
-        host.provider_created(provider)
-        # Test tooling may stand in for a provider configured by URL (never for an instance
-        # the caller built and passed in: that is already the caller's explicit choice).
-        provider = _intercept.provider_for(provider, str(parsed))
-    elif not isinstance(provider, BaseProvider):
-        raise ConfigurationError(f"provider must be a BaseProvider, not {type(provider).__name__}")
-    settings = Settings.build(params, **options)
-    return Engine(provider, settings, host, transport)
+    routes = []
+    for label, (instance, params, from_url) in zip(labels, built, strict=True):
+        own: dict[str, str | Callable[[Template], Template]] = dict(from_url)
+        for template_id, ids in (templates or {}).items():
+            if label in ids:
+                own[template_id] = ids[label]
+        routes.append(
+            make_route(
+                label,
+                instance,
+                Settings.build(params, **options),
+                host,
+                breaker or Breaker(),
+                templates=own,
+                transports=transport,
+            )
+        )
+    return Engine(routes, host, retry or Retry())
 
 
 def _options(  # noqa: PLR0917 - private, called once
@@ -93,7 +170,7 @@ class _Facade:
     @public_errors
     def __init__(
         self,
-        url: str | None = None,
+        url: str | Sequence[ProviderSpec] | None = None,
         *,
         provider: BaseProvider | None = None,
         region: str | None = None,
@@ -106,6 +183,9 @@ class _Facade:
         plugins: Sequence[object] = (),
         autoload_plugins: bool | None = None,
         transport: tuple[BaseTransport, AsyncBaseTransport] | None = None,
+        retry: Retry | None = None,
+        breaker: Breaker | None = None,
+        templates: TemplateIds | None = None,
     ) -> None:
         self.engine = _build_engine(
             url,
@@ -122,15 +202,38 @@ class _Facade:
                 timeout,
                 max_response_bytes,
             ),
+            (retry, breaker, templates),
         )
 
     def __repr__(self) -> str:
-        return f"<{type(self).__name__} provider={self.provider.name!r}>"
+        return f"<{type(self).__name__} provider={self.engine.name!r}>"
 
     @property
     def provider(self) -> BaseProvider:
-        """The provider every send goes through."""
+        """The provider every send goes through (with failover, the first one)."""
         return self.engine.provider
+
+    @property
+    def providers(self) -> dict[str, BaseProvider]:
+        """Every provider, by its name in this client (``melipayamak#2`` for a second one), in
+        the order they are tried."""
+        return {route.label: route.provider for route in self.engine.routes}
+
+    def health(self) -> list[ProviderHealth]:
+        """Each provider's circuit breaker (closed, open or half-open), in order."""
+        return self.engine.health()
+
+    @property
+    def retry(self) -> Retry:
+        """How a provider is tried again after a retryable not-sent outcome; may be replaced
+        (``client.retry = Retry(attempts=1)``), taking effect for the next batch."""
+        return self.engine.router.retry
+
+    @retry.setter
+    def retry(self, policy: Retry) -> None:
+        if not isinstance(policy, Retry):
+            raise ConfigurationError(f"retry must be a Retry, not {type(policy).__name__}")
+        self.engine.router.retry = policy
 
     @property
     def settings(self) -> Settings:
@@ -329,25 +432,37 @@ class Client(_Facade):
                 )
             finally:
                 # Async connections belong to this event loop, which ends here.
-                await self.engine.dispatcher.aclose()
+                for route in self.engine.routes:
+                    await route.dispatcher.aclose()
 
         return asyncio.run(run())
 
-    def delivery_status(self, message_ids: Sequence[str]) -> list[DeliveryReport]:
-        """The delivery status of each message id, in order."""
-        return self.engine.delivery_status(message_ids)
+    def delivery_status(
+        self, message_ids: Sequence[str], *, provider: str | None = None
+    ) -> list[DeliveryReport]:
+        """The delivery status of each message id, in order.
 
-    async def adelivery_status(self, message_ids: Sequence[str]) -> list[DeliveryReport]:
+        :param provider: with several providers, the one that accepted them (a result's
+            ``provider``); by default the first.
+        """
+        return self.engine.delivery_status(message_ids, provider)
+
+    async def adelivery_status(
+        self, message_ids: Sequence[str], *, provider: str | None = None
+    ) -> list[DeliveryReport]:
         """Async twin of :meth:`delivery_status`."""
-        return await self.engine.adelivery_status(message_ids)
+        return await self.engine.adelivery_status(message_ids, provider)
 
-    def balance(self) -> Balance:
-        """The account's credit, in the provider's unit (messages or rials)."""
-        return self.engine.balance()
+    def balance(self, *, provider: str | None = None) -> Balance:
+        """The account's credit, in the provider's unit (messages or rials).
 
-    async def abalance(self) -> Balance:
+        :param provider: with several providers, whose (by name); by default the first's.
+        """
+        return self.engine.balance(provider)
+
+    async def abalance(self, *, provider: str | None = None) -> Balance:
         """Async twin of :meth:`balance`."""
-        return await self.engine.abalance()
+        return await self.engine.abalance(provider)
 
     def check_journal_deliveries(self, journal: str | Path) -> dict[str, int]:
         """Check the delivery of every message a campaign's journal records as accepted; the
@@ -355,7 +470,8 @@ class Client(_Facade):
         from smsbridge._engine._reconcile import check_deliveries
         from smsbridge.journal._sqlite import SqliteJournal
 
-        self.engine._require("delivery_status", "delivery status")
+        if not any(p.capabilities.delivery_status for p in self.providers.values()):
+            raise ConfigurationError(f"{self.engine.name} does not report delivery status")
         # Checked read-only first, so a file that is not a journal is refused untouched.
         SqliteJournal(journal, read_only=True).close()
         with SqliteJournal(journal) as book:
@@ -368,8 +484,8 @@ class Client(_Facade):
         from smsbridge._engine._reconcile import settle_unknown
         from smsbridge.journal._sqlite import SqliteJournal
 
-        if self.provider.capabilities.settle_window is None:
-            raise ConfigurationError(f"{self.provider.name} cannot look sends up by key")
+        if all(p.capabilities.settle_window is None for p in self.providers.values()):
+            raise ConfigurationError(f"{self.engine.name} cannot look sends up by key")
         SqliteJournal(journal, read_only=True).close()
         with SqliteJournal(journal) as book:
             return settle_unknown(self.engine, book)
@@ -463,13 +579,15 @@ class AsyncClient(_Facade):
             skip_invalid=skip_invalid,
         )
 
-    async def delivery_status(self, message_ids: Sequence[str]) -> list[DeliveryReport]:
-        """The delivery status of each message id, in order."""
-        return await self.engine.adelivery_status(message_ids)
+    async def delivery_status(
+        self, message_ids: Sequence[str], *, provider: str | None = None
+    ) -> list[DeliveryReport]:
+        """The delivery status of each message id, in order (see :meth:`Client.delivery_status`)."""
+        return await self.engine.adelivery_status(message_ids, provider)
 
-    async def balance(self) -> Balance:
-        """The account's credit, in the provider's unit."""
-        return await self.engine.abalance()
+    async def balance(self, *, provider: str | None = None) -> Balance:
+        """The account's credit, in the provider's unit (see :meth:`Client.balance`)."""
+        return await self.engine.abalance(provider)
 
     async def aclose(self) -> None:
         """Close the provider's connections."""

@@ -208,6 +208,10 @@ class RecipientResult:
     error: ResultError | None = None
     duplicate_of: int | None = None
     """Input position of the first occurrence when this recipient was given more than once."""
+    provider: str | None = None
+    """The provider that took (or last refused) it; with failover, the one that got it."""
+    attempts: int = 1
+    """Provider requests made for it (more than one after retries or failover)."""
 
     @property
     def accepted(self) -> bool:
@@ -222,6 +226,8 @@ class RecipientResult:
             "message_id": self.message_id,
             "segments": self.segments,
             "error": None if self.error is None else self.error.to_dict(),
+            "provider": self.provider,
+            "attempts": self.attempts,
         }
 
 

@@ -21,6 +21,8 @@ from smsbridge.exceptions import ConfigurationError
 from smsbridge.provider import BaseProvider
 
 if TYPE_CHECKING:
+    from smsbridge._engine._failover import AttemptReport, Failover
+    from smsbridge._engine._health import CircuitState, ProviderHealth
     from smsbridge._engine._outgoing import OutgoingSend
     from smsbridge._models import SendReport
 
@@ -137,6 +139,28 @@ class PluginHost:
     def provider_created(self, provider: BaseProvider) -> None:
         """Run every ``smsbridge_provider_created``."""
         self.pm.hook.smsbridge_provider_created(provider=provider)
+
+    def _observe(self, hook: str, **kwargs: object) -> None:
+        """Run an observing hook called in the middle of a send. Its failure is logged, not
+        raised: requests have gone out, and their results must reach the caller."""
+        try:
+            getattr(self.pm.hook, hook)(**kwargs)
+        except Exception as error:
+            from smsbridge import _logging as log
+
+            log.error("sms_hook_failed", hook=hook, error=type(error).__name__)
+
+    def attempt(self, attempt: AttemptReport) -> None:
+        """Run every ``smsbridge_attempt``."""
+        self._observe("smsbridge_attempt", attempt=attempt)
+
+    def failover(self, failover: Failover) -> None:
+        """Run every ``smsbridge_failover``."""
+        self._observe("smsbridge_failover", failover=failover)
+
+    def provider_health(self, health: ProviderHealth, previous: CircuitState) -> None:
+        """Run every ``smsbridge_provider_health``."""
+        self._observe("smsbridge_provider_health", health=health, previous=previous)
 
     # -- providers --------------------------------------------------------------------------
 

@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Callable
-from typing import ClassVar
+from typing import ClassVar, Final
 
 import attrs
 
@@ -80,6 +80,19 @@ class ErrorCategory(enum.Enum):
     PROVIDER_UNAVAILABLE = "provider_unavailable"
     OUTCOME_UNKNOWN = "outcome_unknown"
     UNKNOWN_PROVIDER_ERROR = "unknown_provider_error"
+
+    @property
+    def fails_over(self) -> bool:
+        """Not sent, and the provider's own doing: another provider may send it.
+
+        A failover client moves a recipient on to the next provider only for these.
+        """
+        return self in _FAIL_OVER
+
+    @property
+    def may_have_been_sent(self) -> bool:
+        """The request may have gone out: never retried or failed over, held for settling."""
+        return self in _HELD
 
 
 class SmsBridgeError(Exception):
@@ -276,3 +289,37 @@ _BY_CATEGORY: dict[ErrorCategory, type[SmsBridgeError]] = {
 def error_for_category(category: ErrorCategory) -> type[SmsBridgeError]:
     """The exception class that stands for ``category``."""
     return _BY_CATEGORY[category]
+
+
+_FAIL_OVER: Final = frozenset(
+    {
+        ErrorCategory.PROVIDER_UNAVAILABLE,
+        ErrorCategory.INSUFFICIENT_CREDIT,
+        ErrorCategory.AUTHENTICATION,
+        ErrorCategory.ACCOUNT_RESTRICTED,
+        ErrorCategory.RATE_LIMITED,
+        ErrorCategory.SENDER_REJECTED,
+        ErrorCategory.CONFIGURATION,
+    }
+)
+"""Not sent, and the provider's own doing: another provider may send it. A failover client
+moves a recipient on only for these."""
+
+_STAYS: Final = frozenset(
+    {
+        ErrorCategory.INVALID_INPUT,
+        ErrorCategory.INVALID_RECIPIENT,
+        ErrorCategory.INVALID_MESSAGE,
+        ErrorCategory.RECIPIENT_REJECTED,
+        ErrorCategory.CONTENT_REJECTED,
+        ErrorCategory.VETOED,
+        ErrorCategory.UNKNOWN_PROVIDER_ERROR,
+        ErrorCategory.UNEXPECTED,
+    }
+)
+"""Final wherever it is tried: the cause follows the recipient or the message (another
+provider would fail the same way, or must not be tried), or smsbridge cannot tell what the
+provider meant. Never failed over."""
+
+_HELD: Final = frozenset({ErrorCategory.OUTCOME_UNKNOWN})
+"""It may have been sent: never retried, never failed over; held for settling."""

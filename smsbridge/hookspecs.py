@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING
 import pluggy
 
 if TYPE_CHECKING:
+    from smsbridge._engine._failover import AttemptReport, Failover
+    from smsbridge._engine._health import CircuitState, ProviderHealth
     from smsbridge._engine._outgoing import OutgoingSend
     from smsbridge._models import SendReport
     from smsbridge.provider import BaseProvider
@@ -65,4 +67,37 @@ def smsbridge_provider_created(provider: BaseProvider) -> None:
     """Observe a provider a client has just built from a URL (wrap it, log its capabilities).
 
     :param provider: the new provider instance.
+    """
+
+
+@hookspec
+def smsbridge_attempt(attempt: AttemptReport) -> None:
+    """Observe each provider request of a send as it settles (metrics per provider).
+
+    Called once per request, retries and failovers included, from the thread or task that
+    made it. An exception raised here is logged (``sms_hook_failed``) and does not stop the
+    send: its requests have gone out.
+
+    :param attempt: ``provider`` (the name in this client), ``number`` (1 for a first try,
+        2 for the first retry, ...), ``recipients``, ``results`` and ``seconds``.
+    """
+
+
+@hookspec
+def smsbridge_failover(failover: Failover) -> None:
+    """Observe recipients moving to the next provider because the last one did not send them
+    (alerting). Exceptions are logged, as for ``smsbridge_attempt``.
+
+    :param failover: ``from_provider``, ``to_provider``, ``recipients`` and ``reason`` (the
+        ErrorCategory that made ``from_provider`` give them up).
+    """
+
+
+@hookspec
+def smsbridge_provider_health(health: ProviderHealth, previous: CircuitState) -> None:
+    """Observe a provider's circuit breaker changing state: opened after repeated failures,
+    half-open for a probe, closed again. Exceptions are logged, as for ``smsbridge_attempt``.
+
+    :param health: the new state, with ``failures``, ``reason`` and ``retry_in``.
+    :param previous: the state it left.
     """

@@ -20,6 +20,7 @@ from smsbridge import (
     ErrorCategory,
     JournalError,
     RecipientResult,
+    Retry,
     SendStatus,
     hookimpl,
 )
@@ -196,7 +197,11 @@ class TestResume:
         """``provider_unavailable`` means nothing went out, so a resume sends it again."""
         journal = tmp_path / "j.sqlite"
         outbox.fail_next(ErrorCategory.PROVIDER_UNAVAILABLE)
-        client = Client(provider=FakeProvider(outbox=outbox, batch_size=5), concurrency=1)
+        client = Client(
+            provider=FakeProvider(outbox=outbox, batch_size=5),
+            concurrency=1,
+            retry=Retry(attempts=1),
+        )
         assert client.send_bulk("x", numbers(10), journal=journal).totals.rejected == 5
         assert client.send_bulk("x", numbers(10), journal=journal).totals.accepted == 10
         assert len(outbox) == 10

@@ -87,6 +87,8 @@ class TestSendJson:
                 "message_id": ids[0],
                 "segments": 1,
                 "error": None,
+                "provider": "fake",
+                "attempts": 1,
             },
             {
                 "recipient": OTHER_E164,
@@ -94,6 +96,8 @@ class TestSendJson:
                 "message_id": ids[1],
                 "segments": 1,
                 "error": None,
+                "provider": "fake",
+                "attempts": 1,
             },
         ]
         sms_outbox.assert_sent_to(GOOD, text_contains="hello")
@@ -446,6 +450,7 @@ class TestProviders:
             "balance": True,
             "landlines": False,
             "max_delivery_batch": 500,
+            "settle_window": None,
         }
 
 

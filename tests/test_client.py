@@ -25,6 +25,7 @@ from smsbridge import (
     InvalidRecipientError,
     Message,
     RecipientResult,
+    Retry,
     SendStatus,
     Template,
 )
@@ -457,7 +458,7 @@ class TestScriptedFailures:
     def test_fail_next(self, category: ErrorCategory, sms_outbox: FakeOutbox) -> None:
         """Every recipient of the failed request gets the category, code and retryability."""
         sms_outbox.fail_next(category, provider_code=99, message="scripted")
-        report = Client("fake://").send("hi", [A, B])
+        report = Client("fake://", retry=Retry(attempts=1)).send("hi", [A, B])
         for result in report:
             assert result.status is SendStatus.REJECTED
             assert result.error is not None
@@ -480,7 +481,7 @@ class TestScriptedFailures:
     def test_other_batches_unaffected(self, sms_outbox: FakeOutbox) -> None:
         """Only the scripted request fails; the next one goes through."""
         sms_outbox.fail_next(ErrorCategory.PROVIDER_UNAVAILABLE)
-        with Client("fake://?batch_size=2&concurrency=1") as client:
+        with Client("fake://?batch_size=2&concurrency=1", retry=Retry(attempts=1)) as client:
             report = client.send("hi", [A, B, C, "+989122222222"])
         assert [r.status.value for r in report] == ["rejected", "rejected", "accepted", "accepted"]
         assert sms_outbox.recipients == [C, "+989122222222"]

@@ -102,7 +102,7 @@ class TestSuiteItself:
         )
         result = pytester.runpytest("-p", "no:cacheprovider", "-p", "no:randomly", "-rs")
         checks = [name for name in dir(ProviderConformance) if name.startswith("test_")]
-        result.assert_outcomes(passed=len(checks) - 2, skipped=2)
+        result.assert_outcomes(passed=len(checks) - 3, skipped=3)
         result.stdout.fnmatch_lines(
             [
                 "*the minimal harness cannot script failures (fail_requests)*",
@@ -146,7 +146,7 @@ class TestSuiteItself:
         )
         result = pytester.runpytest("-p", "no:cacheprovider", "-p", "no:randomly", "-rf")
         checks = [name for name in dir(ProviderConformance) if name.startswith("test_")]
-        result.assert_outcomes(passed=len(checks) - 3, failed=1, skipped=2)
+        result.assert_outcomes(passed=len(checks) - 4, failed=1, skipped=3)
         result.stdout.fnmatch_lines(
             ["FAILED test_broken.py::TestBroken::test_persian_text_intact*"]
         )

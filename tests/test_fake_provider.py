@@ -14,6 +14,7 @@ from smsbridge import (
     InsufficientCreditError,
     Message,
     ProviderURL,
+    Retry,
     SendStatus,
     Template,
 )
@@ -147,7 +148,7 @@ class TestScripting:
     def test_fail_next_times(self, sms_outbox: FakeOutbox) -> None:
         """``times`` fails that many requests, then sending works again."""
         sms_outbox.fail_next(ErrorCategory.PROVIDER_UNAVAILABLE, times=2)
-        client = Client("fake://")
+        client = Client("fake://", retry=Retry(attempts=1))
         assert client.send("hi", [A]).rejected == 1
         assert client.send("hi", [A]).rejected == 1
         assert client.send("hi", [A]).accepted == 1

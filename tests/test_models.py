@@ -143,6 +143,8 @@ class TestSendReport:
             "message_id": "id-1",
             "segments": 1,
             "error": None,
+            "provider": None,
+            "attempts": 1,
         }
         assert data["results"][1]["status"] == "rejected"
         assert data["results"][1]["message_id"] is None

@@ -26,13 +26,13 @@ import time
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from itertools import repeat
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 import attrs
 
 from smsbridge import _logging as log
+from smsbridge._engine._failover import Outcome, Pause
 from smsbridge._engine._outgoing import OutgoingSend, results_for_error
 from smsbridge._engine._pacer import RequestPacer
 from smsbridge._engine._prepare import batch_size
@@ -115,7 +115,7 @@ def identity_of(engine: Engine, message: Message | Template) -> CampaignIdentity
         content, kind, flash, udh = message.text, "text", message.flash, message.udh
     return CampaignIdentity(
         provider=engine.name,
-        account=provider.account(),
+        account=">".join(route.provider.account() for route in engine.routes),
         kind=kind,
         content=hashlib.sha256(content.encode()).hexdigest(),
         sender=provider.sender_for(message),
@@ -375,7 +375,7 @@ class _Campaign:
         engine: Engine,
         message: Message | Template,
         port: _JournalPort,
-        pacer: RequestPacer,
+        rate_limit: float | None,
         on_progress: Callable[[BulkProgress], None] | None,
         counts: dict[str, int],
         started: float,
@@ -386,7 +386,11 @@ class _Campaign:
         """Made when the campaign began; with a position, a key unique to that recipient."""
         self.message = message
         self.port = port
-        self.pacer = pacer
+        self.pacers = {
+            route.label: RequestPacer(rate_limit) if rate_limit is not None else route.pacer
+            for route in engine.routes
+        }
+        """Each provider's rate limit (the campaign's own ``rate_limit`` for each, if given)."""
         self.on_progress = on_progress
         self.size = batch_size(message, engine.provider)
         self.counts = {state: counts[state] for state in ("accepted", "rejected", "unknown")}
@@ -461,26 +465,53 @@ class _Campaign:
         numbers: tuple[str, ...],
         settled: list[tuple[int, RecipientResult, str | None]],
     ) -> list[RecipientResult]:
-        """Send the rows at ``positions``; ``settled`` rows (known before any I/O) are written
-        in the commit that precedes the request."""
-        engine, name = self.engine, self.engine.name
+        """Send the rows at ``positions`` (retried and failed over as the client's policy
+        says); ``settled`` rows (known before any I/O) are written in the commit that precedes
+        the first request."""
         batch = self._batch(outgoing, parts, positions, numbers)
-        request = engine.dispatcher.build(batch)
-        if isinstance(request, list):  # refused before any I/O: rejected, never unknown
-            await self.port.take_off([], [*settled, *zip(positions, request, repeat(name))])
-            return request
-        flight = await self.port.take_off(positions, settled)
-        if self.first_request is None:
-            self.first_request = time.perf_counter() - self.started
-        sent = await engine.dispatcher.acarry(batch, request, next(self._indexes), quiet=True)
-        self.port.complete(list(zip(positions, sent, repeat(name))), flight)
+        steps = self.engine.router.steps(batch)
+        flight: int | None = None
+        outcome: Outcome = None
+        while True:
+            try:
+                step = steps.send(outcome)
+            except StopIteration as done:
+                sent: list[RecipientResult] = done.value
+                break
+            if isinstance(step, Pause):
+                await asyncio.sleep(step.seconds)
+                outcome = None
+                continue
+            route = step.route
+            request = route.dispatcher.build(step.batch)
+            began = time.perf_counter()
+            if isinstance(request, list):  # refused before any I/O: rejected, never unknown
+                outcome = (request, 0.0)
+                continue
+            # The rate limit first: a row counts as in flight only once its request may go.
+            await self.pacers[route.label].wait()
+            if flight is None:
+                # Every later try of these rows stays inside this flight: a run stopped
+                # between two providers leaves them unknown, never sent twice.
+                flight = await self.port.take_off(positions, settled)
+                settled = []
+                if self.first_request is None:
+                    self.first_request = time.perf_counter() - self.started
+            began = time.perf_counter()
+            results = await route.dispatcher.acarry(
+                step.batch, request, next(self._indexes), quiet=True
+            )
+            outcome = (results, time.perf_counter() - began)
+        outcomes = [(p, result, result.provider) for p, result in zip(positions, sent, strict=True)]
+        if flight is None:
+            await self.port.take_off([], [*settled, *outcomes])
+        else:
+            self.port.complete(outcomes, flight)
         return sent
 
     async def worker(self) -> None:
         engine, name = self.engine, self.engine.name
         while claimed := await self._next():
-            # The rate limit first: a row counts as in flight only once its request may go.
-            await self.pacer.wait()
             positions = [position for position, _ in claimed]
             numbers = tuple(number for _, number in claimed)
             outgoing, parts, early = self._plan(numbers)
@@ -711,7 +742,7 @@ async def run_bulk(
                 engine=engine,
                 message=message,
                 port=port,
-                pacer=RequestPacer(rate_limit) if rate_limit is not None else engine.pacer,
+                rate_limit=rate_limit,
                 on_progress=on_progress,
                 counts=counts,
                 started=started,

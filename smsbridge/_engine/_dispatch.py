@@ -76,9 +76,12 @@ class Dispatcher:
         provider: BaseProvider,
         settings: Settings,
         transports: tuple[BaseTransport, AsyncBaseTransport] | None = None,
+        *,
+        name: str | None = None,
     ) -> None:
         self.provider = provider
-        self.name = provider.name
+        self.name = name or provider.name
+        """The provider's name in its client (``melipayamak#2`` for a second one)."""
         self.settings = settings
         self.redactor = Redactor(provider.secrets())
         self._given = transports or provider.transport()
@@ -135,7 +138,7 @@ class Dispatcher:
             return self.provider.request_for(batch)
         except SmsBridgeError as error:
             return results_for_error(
-                scrub_error(error, self.redactor), batch.recipients, batch.segments
+                scrub_error(error, self.redactor), batch.recipients, batch.segments, self.name
             )
         except Exception as error:  # a provider bug, before any I/O
             log.error(
@@ -149,7 +152,7 @@ class Dispatcher:
                 "nothing was sent",
                 provider=self.name,
             )
-            return results_for_error(failure, batch.recipients, batch.segments)
+            return results_for_error(failure, batch.recipients, batch.segments, self.name)
 
     def _settle(
         self, batch: Batch, request: Request, outcome: Response | BaseException
@@ -159,7 +162,7 @@ class Dispatcher:
             error: SmsBridgeError = transport_error(
                 self.name, outcome, idempotent=request.idempotent
             )
-            return results_for_error(error, numbers, parts)
+            return results_for_error(error, numbers, parts, self.name)
         if isinstance(outcome, BaseException):
             log.error(
                 "sms_transport_crashed",
@@ -172,11 +175,11 @@ class Dispatcher:
                 "the request may have been sent",
                 provider=self.name,
             )
-            return results_for_error(error, numbers, parts)
+            return results_for_error(error, numbers, parts, self.name)
         status = outcome.status_code
         if 300 <= status < 400:
             return results_for_error(
-                redirect_error(self.name, outcome, self.redactor), numbers, parts
+                redirect_error(self.name, outcome, self.redactor), numbers, parts, self.name
             )
         if 200 <= status < 300 and not outcome.content:
             error = OutcomeUnknownError(
@@ -184,11 +187,11 @@ class Dispatcher:
                 provider=self.name,
                 provider_code=status,
             )
-            return results_for_error(error, numbers, parts)
+            return results_for_error(error, numbers, parts, self.name)
         try:
             results = self.provider.results_from(outcome, batch)
         except SmsBridgeError as failure:
-            return results_for_error(scrub_error(failure, self.redactor), numbers, parts)
+            return results_for_error(scrub_error(failure, self.redactor), numbers, parts, self.name)
         except Exception as failure:  # a parser bug: the request did go out
             log.error(
                 "sms_reply_parse_crashed",
@@ -201,7 +204,7 @@ class Dispatcher:
                 "the request may have been sent",
                 provider=self.name,
             )
-            return results_for_error(error, numbers, parts)
+            return results_for_error(error, numbers, parts, self.name)
         return checked_results(self.name, numbers, results, parts, self.redactor)
 
     def send(self, batch: Batch, index: int) -> list[RecipientResult]:

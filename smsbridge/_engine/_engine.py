@@ -16,11 +16,10 @@ from typing import Final
 import attrs
 
 from smsbridge import _logging as log
-from smsbridge._engine._dispatch import Dispatcher
+from smsbridge._engine._failover import Attempt, Retry, Route, Router
+from smsbridge._engine._health import ProviderHealth
 from smsbridge._engine._outgoing import OutgoingSend
-from smsbridge._engine._pacer import RequestPacer
-from smsbridge._engine._prepare import Prepared, batch_size, check_message, prepare
-from smsbridge._engine._settings import Settings
+from smsbridge._engine._prepare import Prepared, batch_size, prepare
 from smsbridge._models import (
     Balance,
     DeliveryReport,
@@ -33,8 +32,7 @@ from smsbridge._models import (
 )
 from smsbridge._plugins import PluginHost
 from smsbridge.exceptions import ConfigurationError
-from smsbridge.provider import BaseProvider, Batch
-from smsbridge.transport import AsyncBaseTransport, BaseTransport
+from smsbridge.provider import Batch
 
 __all__ = ["Engine", "Plan"]
 
@@ -53,32 +51,39 @@ class Plan:
 
 
 class Engine:
-    """Everything between a caller's ``send`` and a provider's request, once."""
+    """Everything between a caller's ``send`` and a provider's request, once.
 
-    def __init__(
-        self,
-        provider: BaseProvider,
-        settings: Settings,
-        host: PluginHost,
-        transports: tuple[BaseTransport, AsyncBaseTransport] | None = None,
-    ) -> None:
-        self.provider = provider
-        self.settings = settings
+    Its providers are routes tried in order (one, for most clients); the first one's settings
+    are the send's (region, duplicates, concurrency).
+    """
+
+    def __init__(self, routes: Sequence[Route], host: PluginHost, retry: Retry) -> None:
+        self.router = Router(routes, retry, host)
+        self.routes = self.router.routes
+        first = self.routes[0]
+        self.provider = first.provider
+        self.settings = first.settings
+        self.dispatcher = first.dispatcher
+        self.pacer = first.pacer
         self.host = host
-        self.dispatcher = Dispatcher(provider, settings, transports)
-        self.pacer = RequestPacer(settings.rate_limit)
+        self.name = ">".join(route.label for route in self.routes)
+        """The provider's name; with failover, every provider's, in order (``a>b``)."""
+        self._landlines = all(route.provider.capabilities.landlines for route in self.routes)
         self._indexes = itertools.count()
 
-    @property
-    def name(self) -> str:
-        """The provider's name."""
-        return self.provider.name
+    def health(self) -> list[ProviderHealth]:
+        """Each provider's circuit breaker, in order."""
+        return [route.health.snapshot() for route in self.routes]
 
     # -- planning (no I/O) --------------------------------------------------------------------
 
     def check(self, message: Message | Template) -> int:
-        """SMS parts per recipient, or the InvalidInputError that stops the send."""
-        return check_message(message, self.provider, self.settings.max_segments)
+        """SMS parts per recipient, or the InvalidInputError that stops the send; the message
+        must suit every provider the send may use."""
+        parts = self.routes[0].check(message)
+        for route in self.routes[1:]:
+            route.check(message)
+        return parts
 
     def normalise(self, recipients: Iterable[str] | str, *, skip_invalid: bool = False) -> Prepared:
         """Every recipient in E.164 form (an InvalidRecipientError lists every bad one, unless
@@ -88,7 +93,7 @@ class Engine:
             recipients,
             settings.region,
             settings.duplicates,
-            landlines=self.provider.capabilities.landlines,
+            landlines=self._landlines,
             skip_invalid=skip_invalid,
         )
 
@@ -163,14 +168,43 @@ class Engine:
     # -- dispatching ---------------------------------------------------------------------------
 
     def dispatch(self, batch: Batch) -> list[RecipientResult]:
-        """Send one batch, blocking, after the rate limit allows it."""
-        self.pacer.wait_blocking()
-        return self.dispatcher.send(batch, next(self._indexes))
+        """Send one batch, blocking: each request after its provider's rate limit allows it,
+        retried and failed over as the policy says."""
+        steps = self.router.steps(batch)
+        outcome = None
+        while True:
+            try:
+                step = steps.send(outcome)
+            except StopIteration as done:
+                return done.value  # type: ignore[no-any-return]
+            if not isinstance(step, Attempt):
+                time.sleep(step.seconds)
+                outcome = None
+                continue
+            route = step.route
+            route.pacer.wait_blocking()
+            began = time.perf_counter()
+            results = route.dispatcher.send(step.batch, next(self._indexes))
+            outcome = (results, time.perf_counter() - began)
 
     async def adispatch(self, batch: Batch) -> list[RecipientResult]:
-        """Send one batch on the event loop, after the rate limit allows it."""
-        await self.pacer.wait()
-        return await self.dispatcher.asend(batch, next(self._indexes))
+        """Async twin of :meth:`dispatch`."""
+        steps = self.router.steps(batch)
+        outcome = None
+        while True:
+            try:
+                step = steps.send(outcome)
+            except StopIteration as done:
+                return done.value  # type: ignore[no-any-return]
+            if not isinstance(step, Attempt):
+                await asyncio.sleep(step.seconds)
+                outcome = None
+                continue
+            route = step.route
+            await route.pacer.wait()
+            began = time.perf_counter()
+            results = await route.dispatcher.asend(step.batch, next(self._indexes))
+            outcome = (results, time.perf_counter() - began)
 
     def send(
         self,
@@ -226,17 +260,21 @@ class Engine:
 
     # -- delivery status and balance ------------------------------------------------------------
 
-    def _require(self, capability: str, what: str) -> None:
-        if not getattr(self.provider.capabilities, capability):
-            raise ConfigurationError(f"{self.name} does not report {what}")
+    def _route(self, provider: str | None, capability: str, what: str) -> Route:
+        route = self.router.route(provider)
+        if not getattr(route.provider.capabilities, capability):
+            raise ConfigurationError(f"{route.label} does not report {what}")
+        return route
 
-    def _chunks(self, message_ids: Sequence[str]) -> list[list[str]]:
-        size = self.provider.capabilities.max_delivery_batch
-        ids = list(message_ids)
-        return [ids[i : i + size] for i in range(0, len(ids), size)]
+    @staticmethod
+    def _chunks(route: Route, items: Sequence[str]) -> list[list[str]]:
+        size = route.provider.capabilities.max_delivery_batch
+        listed = list(items)
+        return [listed[i : i + size] for i in range(0, len(listed), size)]
 
-    def _delivery_chunk(self, chunk: list[str], response: object) -> list[DeliveryReport]:
-        reports = self.dispatcher.parsed(self.provider.delivery_from, response, chunk)
+    @staticmethod
+    def _delivery_chunk(route: Route, chunk: list[str], response: object) -> list[DeliveryReport]:
+        reports = route.dispatcher.parsed(route.provider.delivery_from, response, chunk)
         by_id = {report.message_id: report for report in reports}
         # One report per id asked, in order, whatever the provider returned.
         return [
@@ -244,62 +282,67 @@ class Engine:
             for mid in chunk
         ]
 
-    def delivery_status(self, message_ids: Sequence[str]) -> list[DeliveryReport]:
-        """The delivery status of each message id, in order."""
-        self._require("delivery_status", "delivery status")
+    def delivery_status(
+        self, message_ids: Sequence[str], provider: str | None = None
+    ) -> list[DeliveryReport]:
+        """The delivery status of each message id, in order (asked of ``provider``, by default
+        the first)."""
+        route = self._route(provider, "delivery_status", "delivery status")
         reports: list[DeliveryReport] = []
-        for chunk in self._chunks(message_ids):
-            request = self.provider.delivery_request_for(chunk)
-            response = None if request is None else self.dispatcher.query(request)
-            reports.extend(self._delivery_chunk(chunk, response))
+        for chunk in self._chunks(route, message_ids):
+            request = route.provider.delivery_request_for(chunk)
+            response = None if request is None else route.dispatcher.query(request)
+            reports.extend(self._delivery_chunk(route, chunk, response))
         return reports
 
-    async def adelivery_status(self, message_ids: Sequence[str]) -> list[DeliveryReport]:
+    async def adelivery_status(
+        self, message_ids: Sequence[str], provider: str | None = None
+    ) -> list[DeliveryReport]:
         """Async twin of :meth:`delivery_status`."""
-        self._require("delivery_status", "delivery status")
+        route = self._route(provider, "delivery_status", "delivery status")
         reports: list[DeliveryReport] = []
-        for chunk in self._chunks(message_ids):
-            request = self.provider.delivery_request_for(chunk)
-            response = None if request is None else await self.dispatcher.aquery(request)
-            reports.extend(self._delivery_chunk(chunk, response))
+        for chunk in self._chunks(route, message_ids):
+            request = route.provider.delivery_request_for(chunk)
+            response = None if request is None else await route.dispatcher.aquery(request)
+            reports.extend(self._delivery_chunk(route, chunk, response))
         return reports
 
-    def _settle_chunk(self, chunk: list[str], response: object) -> list[Settlement]:
-        found = self.dispatcher.parsed(self.provider.settled_from, response, chunk)
-        by_key = {settlement.key: settlement for settlement in found}
-        return [by_key.get(key) or Settlement(key=key, sent=None) for key in chunk]
-
-    def settle(self, keys: Sequence[str]) -> list[Settlement]:
+    def settle(self, keys: Sequence[str], provider: str | None = None) -> list[Settlement]:
         """What became of the sends made under ``keys`` (one settlement each, in order)."""
-        if self.provider.capabilities.settle_window is None:
-            raise ConfigurationError(f"{self.name} cannot look sends up by key")
+        route = self.router.route(provider)
+        if route.provider.capabilities.settle_window is None:
+            raise ConfigurationError(f"{route.label} cannot look sends up by key")
         settlements: list[Settlement] = []
-        for chunk in self._chunks(keys):
-            request = self.provider.settle_request_for(chunk)
-            response = None if request is None else self.dispatcher.query(request)
-            settlements.extend(self._settle_chunk(chunk, response))
+        for chunk in self._chunks(route, keys):
+            request = route.provider.settle_request_for(chunk)
+            response = None if request is None else route.dispatcher.query(request)
+            found = route.dispatcher.parsed(route.provider.settled_from, response, chunk)
+            by_key = {settlement.key: settlement for settlement in found}
+            settlements.extend(by_key.get(key) or Settlement(key=key, sent=None) for key in chunk)
         return settlements
 
-    def balance(self) -> Balance:
-        """The account's credit."""
-        self._require("balance", "its balance")
-        response = self.dispatcher.query(self.provider.balance_request_for())
-        return self.dispatcher.parsed(self.provider.balance_from, response)
+    def balance(self, provider: str | None = None) -> Balance:
+        """The account's credit (``provider``'s, by default the first's)."""
+        route = self._route(provider, "balance", "its balance")
+        response = route.dispatcher.query(route.provider.balance_request_for())
+        return route.dispatcher.parsed(route.provider.balance_from, response)
 
-    async def abalance(self) -> Balance:
+    async def abalance(self, provider: str | None = None) -> Balance:
         """Async twin of :meth:`balance`."""
-        self._require("balance", "its balance")
-        response = await self.dispatcher.aquery(self.provider.balance_request_for())
-        return self.dispatcher.parsed(self.provider.balance_from, response)
+        route = self._route(provider, "balance", "its balance")
+        response = await route.dispatcher.aquery(route.provider.balance_request_for())
+        return route.dispatcher.parsed(route.provider.balance_from, response)
 
     # -- lifetime -----------------------------------------------------------------------------
 
     def close(self) -> None:
-        """Close connections and the provider."""
-        self.dispatcher.close()
-        self.provider.close()
+        """Close connections and the providers."""
+        for route in self.routes:
+            route.dispatcher.close()
+            route.provider.close()
 
     async def aclose(self) -> None:
         """Async twin of :meth:`close`."""
-        await self.dispatcher.aclose()
-        await self.provider.aclose()
+        for route in self.routes:
+            await route.dispatcher.aclose()
+            await route.provider.aclose()

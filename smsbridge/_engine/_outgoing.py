@@ -65,7 +65,10 @@ class OutgoingSend:
 
 
 def results_for_error(
-    error: SmsBridgeError, recipients: Sequence[str], segments: int
+    error: SmsBridgeError,
+    recipients: Sequence[str],
+    segments: int,
+    provider: str | None = None,
 ) -> list[RecipientResult]:
     """The same failure for every recipient of a request: unknown if it may have gone out."""
     status = (
@@ -74,8 +77,11 @@ def results_for_error(
         else SendStatus.REJECTED
     )
     detail = ResultError.from_exception(error)
+    name = provider or error.provider
     return [
-        RecipientResult(recipient=number, status=status, segments=segments, error=detail)
+        RecipientResult(
+            recipient=number, status=status, segments=segments, error=detail, provider=name
+        )
         for number in recipients
     ]
 
@@ -108,7 +114,7 @@ def checked_results(
             "or out of order; their outcome cannot be told apart",
             provider=provider,
         )
-        return results_for_error(error, batch, segments)
+        return results_for_error(error, batch, segments, provider)
     ids = [result.message_id for result in results if result.message_id is not None]
     if len(set(ids)) != len(ids):
         error = OutcomeUnknownError(
@@ -116,7 +122,7 @@ def checked_results(
             "which recipient each id belongs to cannot be trusted",
             provider=provider,
         )
-        return results_for_error(error, batch, segments)
+        return results_for_error(error, batch, segments, provider)
     # Built directly rather than with attrs.evolve, which costs several times more: this runs
     # once per recipient of a campaign.
     checked: list[RecipientResult] = []
@@ -124,7 +130,7 @@ def checked_results(
         error_detail = result.error
         if error_detail is not None and redactor:
             error_detail = _scrubbed(error_detail, redactor)
-        if result.segments and error_detail is result.error:
+        if result.segments and error_detail is result.error and result.provider == provider:
             checked.append(result)
             continue
         checked.append(
@@ -135,6 +141,8 @@ def checked_results(
                 segments=result.segments or segments,
                 error=error_detail,
                 duplicate_of=result.duplicate_of,
+                provider=provider,
+                attempts=result.attempts,
             )
         )
     return checked

@@ -200,6 +200,14 @@ def verbosity(function: F) -> F:
     )(function)
 
 
+_RETRIES = "smsbridge.retries"
+
+
+def _keep_retries(ctx: click.Context, _param: click.Parameter, value: int | None) -> None:
+    if value is not None:
+        ctx.meta[_RETRIES] = value
+
+
 def client_options(function: F) -> F:
     """``--url``, ``--region``, ``--max-segments``, ``--concurrency``, ``--rate``, ``--timeout``."""
     options = [
@@ -207,7 +215,10 @@ def client_options(function: F) -> F:
             "--url",
             envvar="SMSBRIDGE_URL",
             metavar="URL",
-            help="Provider URL such as fake://; defaults to $SMSBRIDGE_URL (safer for passwords).",
+            multiple=True,
+            help="Provider URL such as fake://; defaults to $SMSBRIDGE_URL (safer for passwords). "
+            "Give it again for failover: providers are tried in order (SMSBRIDGE_URL: several, "
+            "separated by spaces).",
         ),
         click.option("--region", metavar="CC", help="How local numbers are read (default IR)."),
         click.option(
@@ -233,6 +244,15 @@ def client_options(function: F) -> F:
             type=click.FloatRange(min=0, min_open=True),
             metavar="S",
             help="Seconds one provider request may take in all (default 30).",
+        ),
+        click.option(
+            "--retries",
+            type=click.IntRange(min=0, max=19),
+            metavar="N",
+            expose_value=False,
+            callback=_keep_retries,
+            help="Tries again of a provider that did not send for a retryable cause (default 2; "
+            "never for an outcome that may have been sent).",
         ),
     ]
     for option in reversed(options):
@@ -266,7 +286,7 @@ def _secrets_of(url: str) -> list[str]:
 
 def make_client(
     ctx: click.Context,
-    url: str | None,
+    url: str | Sequence[str] | None,
     region: str | None,
     max_segments: int | None,
     *,
@@ -274,26 +294,34 @@ def make_client(
     rate: float | None = None,
     timeout: float | None = None,
 ) -> Client:
-    """The client for ``--url``, with the URL's secrets registered for scrubbing."""
-    if url is None or not url.strip():
+    """The client for ``--url`` (one, or several for failover), with the URLs' secrets
+    registered for scrubbing."""
+    urls = [url] if isinstance(url, str) else list(url or ())
+    urls = [part for given in urls for part in given.split()]
+    if not urls:
         raise ConfigError(
             "no provider configured: give --url URL or set SMSBRIDGE_URL (e.g. fake://)"
         )
-    ctx.meta[SECRETS] = _secrets_of(url)
+    ctx.meta[SECRETS] = sorted(
+        {secret for one in urls for secret in _secrets_of(one)}, key=len, reverse=True
+    )
     if region is not None:
         import phonenumbers
 
         if region.upper() not in phonenumbers.SUPPORTED_REGIONS:
             raise CliError(f"--region {region!r} is not a known region code such as IR or DE")
     from smsbridge._client import Client
+    from smsbridge._engine._failover import Retry
 
+    retries = ctx.meta.get(_RETRIES)
     return Client(
-        url.strip(),
+        urls[0] if len(urls) == 1 else urls,
         region=region,
         max_segments=max_segments,
         concurrency=concurrency,
         rate_limit=rate,
         timeout=timeout,
+        retry=None if retries is None else Retry(attempts=retries + 1),
     )
 
 

@@ -24,6 +24,7 @@ import time
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
+from types import EllipsisType
 from typing import Any, Final
 
 import attrs
@@ -606,11 +607,12 @@ class SqliteJournal:
         flight: int | None = None,
     ) -> None:
         """Write ``(position, result, provider)`` outcomes and land ``flight`` (inside a
-        :meth:`transaction`); ``attempted`` counts a provider request for each."""
-        attempts = 1 if attempted else 0
+        :meth:`transaction`); ``attempted``: the result's provider requests are counted (a
+        settlement's are not)."""
         accepted: list[tuple[object, ...]] = []
         failed: list[tuple[object, ...]] = []
         for position, result, provider in outcomes:
+            attempts = result.attempts if attempted else 0
             error = result.error
             if error is None and result.status is SendStatus.ACCEPTED:
                 # The common case, with the fewest columns: one row per campaign recipient.
@@ -715,30 +717,42 @@ class SqliteJournal:
         )
         return {str(status): int(count) for status, count in self._db.execute(query)}
 
-    def unknown_since(self, since: float) -> list[tuple[int, int, float]]:
+    def unknown_since(
+        self, since: float, provider: str | EllipsisType | None = ...
+    ) -> list[tuple[int, int, float]]:
         """``(position, segments, when)`` of unknown rows without a message id, sent after
-        ``since`` (epoch seconds): the ones a provider may still be asked about."""
+        ``since`` (epoch seconds): the ones a provider may still be asked about. ``provider``
+        keeps those one provider left unknown (None: those no provider is recorded for, an
+        interrupted request's)."""
+        where, params = _by_provider(provider)
         return [
             (int(position), int(segments or 0), float(at or 0))
             for position, segments, at in self._db.execute(
                 f"SELECT position, segments, at FROM outcomes WHERE state = {UNKNOWN} "
-                "AND message_id IS NULL AND COALESCE(at, 0) >= ? ORDER BY position",
-                (since,),
+                f"AND message_id IS NULL AND COALESCE(at, 0) >= ?{where} ORDER BY position",
+                (since, *params),
             )
         ]
 
-    def accepted_ids(self, page: int = 1000) -> Iterator[tuple[int, str]]:
-        """``(position, message_id)`` of accepted rows, a page at a time (so the caller may
-        write to the journal between pages)."""
+    def accepted_ids(
+        self, page: int = 1000, provider: str | EllipsisType | None = ...
+    ) -> Iterator[tuple[int, str]]:
+        """``(position, message_id)`` of accepted rows (those ``provider`` accepted, when
+        given), a page at a time (so the caller may write to the journal between pages)."""
+        where, params = _by_provider(provider)
         query = (
             f"SELECT position, message_id FROM outcomes WHERE state = {ACCEPTED} "
-            "AND message_id IS NOT NULL AND position > ? ORDER BY position LIMIT ?"
+            f"AND message_id IS NOT NULL AND position > ?{where} ORDER BY position LIMIT ?"
         )
         after = -1
-        while rows := self._db.execute(query, (after, page)).fetchall():
+        while rows := self._db.execute(query, (after, *params, page)).fetchall():
             for position, message_id in rows:
                 yield int(position), str(message_id)
             after = int(rows[-1][0])
+
+    def providers(self) -> list[str | None]:
+        """Every provider the outcomes name (None for outcomes that name none)."""
+        return [value for (value,) in self._db.execute("SELECT DISTINCT provider FROM outcomes")]
 
     def totals(self) -> JournalTotals:
         """Counts by outcome, duplicates counted with their first occurrence's outcome."""
@@ -797,3 +811,12 @@ class SqliteJournal:
         counts["in_flight"] = len(self.in_flight())
         counts["pending"] = int(rows.get(PENDING, 0)) - settled - counts["in_flight"]
         return counts
+
+
+def _by_provider(provider: str | EllipsisType | None) -> tuple[str, tuple[object, ...]]:
+    """A filter on the outcome's provider: any (``...``), none recorded (None), or one."""
+    if provider is Ellipsis:
+        return "", ()
+    if provider is None:
+        return " AND provider IS NULL", ()
+    return " AND provider = ?", (provider,)

@@ -87,6 +87,7 @@ import attrs
 import pytest
 
 from smsbridge._client import AsyncClient, Client
+from smsbridge._engine._failover import Retry
 from smsbridge._models import (
     Balance,
     DeliveryStatus,
@@ -345,6 +346,8 @@ class ProviderConformance:
         if harness.fail_requests is None:
             pytest.skip(f"the {harness.name} harness cannot script failures (fail_requests)")
         client = harness.client()
+        # What the provider reports, not what the client's retries make of it: tried once.
+        client.retry = Retry(attempts=1)
         size = client.provider.capabilities.max_batch_size
         recipients, text = numbers(size + 1), f"down {OPT_OUT}"
 
@@ -368,6 +371,21 @@ class ProviderConformance:
         accepted = [r for r in report if r.accepted]
         _assert_accepted(accepted)
         assert {r.recipient for r in accepted} <= set(sent)
+
+    def test_a_failed_request_is_retried_without_sending_twice(self, harness: Harness) -> None:
+        """A request the provider failed as a whole (nothing sent, retryable) is tried again
+        under the client's default policy: every recipient accepted on its second attempt,
+        each on the wire exactly once."""
+        if harness.fail_requests is None:
+            pytest.skip(f"the {harness.name} harness cannot script failures (fail_requests)")
+        client = harness.client()
+        client.retry = Retry(attempts=2, backoff=0.01)
+        recipients = numbers(min(3, client.provider.capabilities.max_batch_size))  # one request
+        harness.fail_requests(1)
+        report, sent = _sending(harness, lambda: client.send(f"again {OPT_OUT}", recipients))
+        assert report.all_accepted, report
+        assert [r.attempts for r in report] == [2] * len(recipients)
+        assert sorted(sent) == recipients
 
     def test_lost_replies_are_unknown(self, harness: Harness) -> None:
         """A request taken whose reply was lost: every recipient unknown, and never retried."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import json
 import socket
 import threading
 from collections.abc import Callable, Mapping, Sequence
@@ -13,10 +14,10 @@ from typing import Any, Literal
 
 import pytest
 from smsbridge_melipayamak import MelipayamakProvider
-from smsbridge_melipayamak.emulator import Emulator, EmulatorState
+from smsbridge_melipayamak.emulator import DEMO_PATTERN, Emulator, EmulatorState
 
 import smsbridge
-from smsbridge import RecipientResult, ResultError
+from smsbridge import RecipientResult, ResultError, Template
 from smsbridge.exceptions import ErrorCategory
 
 LINE = "50004001234567"
@@ -51,6 +52,34 @@ def endpoint_of(emulator: Emulator, api: Api) -> str:
     return emulator.rest_url if api == "rest" else emulator.url
 
 
+def client_for(
+    emulator: Emulator, api: Api, *, password: str = PASSWORD, extra: str = "", **options: Any
+) -> smsbridge.Client:
+    """A client on the demo account against ``emulator`` over ``api`` (5 s per request)."""
+    url = meli_url(endpoint_of(emulator, api), password=password, api=api, extra=extra)
+    return smsbridge.Client(url, autoload_plugins=True, **{"timeout": 5.0, **options})
+
+
+OTP = Template(id=str(DEMO_PATTERN), variables=["4821"])
+"""The demo's OTP pattern with one code."""
+OTP_TEXT = "کد ورود شما: 4821"
+"""What a handset shows for :data:`OTP`."""
+
+
+def pattern_reply(api: Api, value: str | None, ret_status: int = 1) -> tuple[bytes, str]:
+    """A pattern send's reply as the service writes it over ``api``: body and content type."""
+    if api == "rest":
+        body = {"Value": value, "RetStatus": ret_status, "StrRetStatus": "Ok"}
+        return json.dumps(body).encode(), "application/json; charset=utf-8"
+    result = "" if value is None else f"<SendByBaseNumber2Result>{value}</SendByBaseNumber2Result>"
+    return (
+        '<?xml version="1.0" encoding="utf-8"?>'
+        '<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body>'
+        f'<SendByBaseNumber2Response xmlns="http://tempuri.org/">{result}'
+        "</SendByBaseNumber2Response></soap:Body></soap:Envelope>"
+    ).encode(), "text/xml; charset=utf-8"
+
+
 def meli_provider(
     endpoint: str, *, password: str = PASSWORD, sender: str | None = LINE
 ) -> MelipayamakProvider:
@@ -70,14 +99,18 @@ def send_through_client(
 ) -> list[RecipientResult]:
     """Send ``text`` to ``recipients`` through a fresh ``melipayamak://`` client at
     ``endpoint``, with ``Client.send`` (sync) or ``await Client.asend`` (async); the client is
-    closed afterwards. Returns one result per recipient."""
+    closed afterwards, and tries each request once (what one fault means, not what the
+    default retries make of it). Returns one result per recipient."""
     url = meli_url(endpoint, password=password)
+    once = smsbridge.Retry(attempts=1)
     if mode == "sync":
-        with smsbridge.Client(url, timeout=timeout, autoload_plugins=True) as client:
+        with smsbridge.Client(url, timeout=timeout, autoload_plugins=True, retry=once) as client:
             return list(client.send(text, list(recipients), **send))
 
     async def go() -> list[RecipientResult]:
-        async with smsbridge.Client(url, timeout=timeout, autoload_plugins=True) as client:
+        async with smsbridge.Client(
+            url, timeout=timeout, autoload_plugins=True, retry=once
+        ) as client:
             return list(await client.asend(text, list(recipients), **send))
 
     return asyncio.run(go())

@@ -213,7 +213,10 @@ class TestThroughClient:
         """The second of three requests fails; 250 results come back, 100 of them failed."""
         targets = [f"+98912{n:07d}" for n in range(250)]
         with smsbridge.Client(
-            meli_url(emulator.url), concurrency=1, autoload_plugins=True
+            meli_url(emulator.url),
+            concurrency=1,
+            autoload_plugins=True,
+            retry=smsbridge.Retry(attempts=1),
         ) as client:
             emulator.faults.next("delay", seconds=0.0)  # the first request goes through
             arm(emulator)
