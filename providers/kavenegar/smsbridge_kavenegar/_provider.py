@@ -21,6 +21,7 @@ from smsbridge import (
     InvalidMessageError,
     Message,
     OutcomeUnknownError,
+    ProviderUnavailableError,
     RecipientResult,
     ResultError,
     SendStatus,
@@ -186,6 +187,10 @@ class KavenegarProvider(BaseProvider):
         head = body.get("return") if isinstance(body, dict) else None
         code = head.get("status") if isinstance(head, dict) else None
         if type(code) is not int:
+            if not sending and 200 <= response.status_code < 300:  # a query: ask again
+                raise ProviderUnavailableError(
+                    "kavenegar's reply is unreadable", provider=self.name
+                )
             raise http_status_error(response, self.name, sending=sending)
         if code != codes.SUCCESS:
             raise codes.error_for_code(code, head.get("message"))  # type: ignore[union-attr]
