@@ -159,7 +159,8 @@ class GlobalRateLimit:
     def _errors(self) -> tuple[type[BaseException], ...]:
         from limits.errors import StorageError
 
-        return (StorageError, *self.storage.base_exceptions, OSError)
+        found = self.storage.base_exceptions
+        return (StorageError, OSError, *(found if isinstance(found, tuple) else (found,)))
 
     def try_acquire(self, key: tuple[str, ...], cost: int) -> bool:
         """Take ``cost`` messages of the window now, or return False (nothing taken)."""
@@ -194,15 +195,15 @@ class GlobalRateLimit:
         """
         started = time.monotonic()
         while not self.try_acquire(key, cost):
-            waited = time.monotonic() - started
-            if self.max_wait is not None and waited >= self.max_wait:
+            # Until the oldest permit expires (a bit of jitter keeps waiting workers from
+            # all asking at the same instant), never longer than a window.
+            delay = min(self.wait_time(key) + random.uniform(0.0, 0.005), self.window)  # noqa: S311
+            delay = max(delay, 0.002)
+            if self.max_wait is not None and time.monotonic() - started + delay > self.max_wait:
                 raise RateLimitUnavailableError(
                     f"no permit for {cost} messages within {self.max_wait} s ({self.rate})"
                 )
-            # Until the oldest permit expires (a bit of jitter keeps waiting workers from
-            # all asking at the same instant), never longer than a window.
-            delay = self.wait_time(key) + random.uniform(0.0, 0.005)  # noqa: S311
-            time.sleep(min(max(delay, 0.002), self.window))
+            time.sleep(delay)
         return time.monotonic() - started
 
     def clear(self, key: tuple[str, ...]) -> None:

@@ -235,14 +235,18 @@ class PostgresJournal:
         self._id: str | None = None
         self.created = False
         self._lock_db: psycopg.Connection[Any] | None = None
-        with self._errors():
-            if not read_only:
-                self._migrate()
-            elif not self._schema_version():
-                raise JournalError(f"{self.where}: this database holds no smsbridge journal")
-            row = self._one("SELECT id FROM smsbridge.campaigns WHERE name = %s", (name,))
-        if row is None and read_only:
-            raise JournalError(f"{self.where}: no campaign {name!r} in this journal")
+        try:
+            with self._errors():
+                if not read_only:
+                    self._migrate()
+                elif not self._schema_version():
+                    raise JournalError(f"{self.where}: this database holds no smsbridge journal")
+                row = self._one("SELECT id FROM smsbridge.campaigns WHERE name = %s", (name,))
+            if row is None and read_only:
+                raise JournalError(f"{self.where}: no campaign {name!r} in this journal")
+        except BaseException:
+            self.close()
+            raise
         self._id = None if row is None else str(row[0])
 
     # -- connections ----------------------------------------------------------------------
