@@ -65,7 +65,7 @@ class TestHookReference:
 
 # The examples are scripts as a user runs them, outside any test fixture.
 @pytest.mark.sms_real_providers
-@pytest.mark.parametrize("page", ["hooks.md", "testing.md", "guide.md"])
+@pytest.mark.parametrize("page", ["hooks.md", "testing.md", "guide.md", "failover.md"])
 def test_examples_run(page: str) -> None:
     """Each python example runs, in order, in one namespace per page, with an empty outbox."""
     blocks = python_blocks(page)
@@ -76,3 +76,24 @@ def test_examples_run(page: str) -> None:
         # Leading newlines make tracebacks point at the line in the page.
         code = compile("\n" * line + source, f"docs/{page}", "exec")
         exec(code, namespace)  # noqa: S102 - running our own documentation is the point
+
+
+class TestFailoverTable:
+    """docs/errors.md's "What fails over" table says what ErrorCategory says."""
+
+    def test_table_matches_the_code(self) -> None:
+        from smsbridge import ErrorCategory
+
+        text = (DOCS / "errors.md").read_text(encoding="utf-8")
+        section = text.split("## What fails over\n", 1)[1].split("\n## ", 1)[0]
+        rows = re.findall(r"^\| `(\w+)` \| ([^|]+) \|", section, re.MULTILINE)
+        documented = {name: action.strip() for name, action in rows}
+        assert set(documented) == {category.value for category in ErrorCategory}
+        for category in ErrorCategory:
+            action = documented[category.value]
+            if category.may_have_been_sent:
+                assert action.startswith("held"), category
+            elif category.fails_over:
+                assert "fails over" in action, category
+            else:
+                assert action == "stays", category
