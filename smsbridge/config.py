@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Final
 from urllib.parse import parse_qsl, unquote, urlsplit
 
@@ -83,6 +83,11 @@ class Secret:
 
     __str__ = __repr__
 
+    def __rich_repr__(self) -> Iterator[str]:
+        # rich prints attrs instances field by field, ignoring __repr__ (tracebacks with
+        # show_locals would show the value): this is what it shows instead.
+        yield "********"
+
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Secret) and other._value == self._value
 
@@ -141,7 +146,8 @@ class ProviderURL:
     def __str__(self) -> str:
         user = ""
         if self.username:
-            user = self.username + (":********" if self.password else "") + "@"
+            # A user part without a password is a credential itself (kavenegar://API_KEY@).
+            user = (f"{self.username}:********" if self.password else "********") + "@"
         elif self.password:
             user = ":********@"
         host = self.host or ""
@@ -155,6 +161,10 @@ class ProviderURL:
 
     def __repr__(self) -> str:
         return f"ProviderURL({str(self)!r})"
+
+    def __rich_repr__(self) -> Iterator[str]:
+        # See Secret.__rich_repr__: rich would print the fields, password and all.
+        yield str(self)
 
     def require_credentials(self) -> tuple[str, Secret]:
         """The username and password, or a :class:`ConfigurationError` naming what is missing."""

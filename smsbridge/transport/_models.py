@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -58,6 +58,12 @@ class Request:
     def __repr__(self) -> str:
         return f"<Request {self.method} {self.origin}>"
 
+    def __rich_repr__(self) -> Iterator[tuple[str, object]]:
+        # rich prints attrs instances field by field, ignoring __repr__ (tracebacks with
+        # show_locals would show the URL, key and all): this is what it shows instead.
+        yield "method", self.method
+        yield "origin", self.origin
+
 
 @attrs.frozen(kw_only=True, repr=False)
 class Response:
@@ -87,3 +93,8 @@ class Response:
 
     def __repr__(self) -> str:
         return f"<Response {self.status_code} {len(self.content)} bytes>"
+
+    def __rich_repr__(self) -> Iterator[tuple[str, object]]:
+        # See Request.__rich_repr__: a body can echo the request's credentials.
+        yield "status_code", self.status_code
+        yield "size", len(self.content)
