@@ -33,16 +33,20 @@ from meli_support import (
     RETURN_CODES,
     TWO,
     Setup,
+    account,
     deliveries_reply,
     meli_provider,
     nothing,
+    pattern_reply,
     send_sms_reply,
+    service,
 )
 from smsbridge_melipayamak import DEFAULT_ENDPOINT, MelipayamakProvider
+from smsbridge_melipayamak._codes import rec_id_or_error
 from smsbridge_melipayamak._envelope import Fault, Malformed, parse_reply
-from smsbridge_melipayamak.emulator import Emulator
+from smsbridge_melipayamak.emulator import DEMO_PATTERN, Emulator
 
-from smsbridge import Batch, DeliveryStatus, Message, SendStatus
+from smsbridge import Batch, DeliveryStatus, Message, SendStatus, Template
 from smsbridge.exceptions import (
     OutcomeUnknownError,
     ProviderError,
@@ -199,6 +203,59 @@ class TestRequests:
         assert ours.idempotent is False
 
     @pytest.mark.parametrize(
+        ("variables", "number", "body_id", "username", "password"),
+        [
+            (["4821"], "+989121234567", "100001", "demo", PASSWORD),
+            (["4821", "علی", "۱۴۰۳/۰۱/۰۱"], "+989351234567", "7", "demo", PASSWORD),
+            ([], "+989121234567", "2147483647", "demo", PASSWORD),
+            (["a & b < c > \"d\" 'e' ]]>", "x\r\ny\rz\n"], "+447911123456", "42", "demo", PASSWORD),
+            (["\t 12 \t", "", " "], "+989121234567", "100001", "a&b<c>", "p&<>\"'w\u0627"),
+            (["تبریک 🎉👍🏽 \u200d\u2067rtl\u2069"], "+989121234567", "100001", "demo", PASSWORD),
+        ],
+        ids=[
+            "otp",
+            "three-persian",
+            "no-variables",
+            "markup-and-breaks",
+            "blank-and-credentials",
+            "emoji",
+        ],
+    )
+    def test_send_by_base_number2(
+        self,
+        zclient: Any,
+        recorder: Recorder,
+        variables: list[str],
+        number: str,
+        body_id: str,
+        username: str,
+        password: str,
+    ) -> None:
+        """SendByBaseNumber2: the variables joined by ';', one number, the bodyId as an
+        xsd:int, exactly as zeep would post them."""
+        meli = MelipayamakProvider(username=username, password=password)
+        template = Template(id=body_id, variables=variables)
+        meli.validate_template(template)
+        ours = meli.request_for(Batch(message=template, recipients=(number,)))
+        recorder.reply = (200, XML, pattern_reply("soap", "3000000000000000001")[0])
+        zeep_call(
+            zclient,
+            "SendByBaseNumber2",
+            {
+                "username": username,
+                "password": password,
+                "text": ";".join(variables),
+                "to": "0" + number[3:] if number.startswith("+98") else "00" + number[1:],
+                "bodyId": int(body_id),
+            },
+        )
+        (theirs,) = recorder.posted
+        assert ours.content == theirs.body
+        assert (ours.method, ours.url) == ("POST", theirs.address)
+        assert _zeep_headers(ours) == theirs.headers
+        assert ours.idempotent is False
+
+    @pytest.mark.parametrize(
         ("ids", "asked"),
         [
             (["3000000000000000001"], [3000000000000000001]),
@@ -292,6 +349,8 @@ def zeep_reading(zclient: Any, operation: str, response: Response) -> Reading:
         kwargs |= {"isflash": False, "udh": ""}
     elif operation == "GetDeliveries":
         kwargs["recIds"] = {"long": [1]}
+    elif operation == "SendByBaseNumber2":
+        kwargs |= {"text": "4821", "to": "09121234567", "bodyId": DEMO_PATTERN}
     try:
         value = zeep_call(zclient, operation, kwargs)
     except zeep.exceptions.Fault as fault:
@@ -312,6 +371,10 @@ def zeep_reading(zclient: Any, operation: str, response: Response) -> Reading:
     if operation == "GetDeliveries":
         codes = list(value or [])
         return Reading("refused") if None in codes else Reading("value", codes)
+    if operation == "SendByBaseNumber2":
+        # An xsd:string keeps its spaces in zeep; the provider strips them (the value is a
+        # number either way), so the two are compared stripped, and empty as absent.
+        return Reading("value", str(value or "").strip() or None)
     return Reading("refused") if value is None else Reading("value", float(value))
 
 
@@ -332,6 +395,8 @@ def our_reading(operation: str, response: Response) -> Reading:
         if operation == "GetDeliveries":
             codes = [int(code) for code in reply.items("GetDeliveriesResult") or []]
             return Reading("value", codes)
+        if operation == "SendByBaseNumber2":
+            return Reading("value", reply.text("SendByBaseNumber2Result") or None)
         return Reading("value", float(reply.text("GetCreditResult") or ""))
     except ValueError:  # a value that is not of its XSD type (binascii.Error included)
         return Reading("refused")
@@ -389,6 +454,34 @@ def check_send_results(
             assert result.error.category is UnknownProviderError.category
 
 
+def check_pattern_results(meli: MelipayamakProvider, response: Response, zeep: Reading) -> None:
+    """``results_from`` for a pattern send says what zeep's value means: the recId, or the
+    error of its code, or an unknown outcome."""
+    batch = Batch(message=Template(id=str(DEMO_PATTERN), variables=["4821"]), recipients=TWO[:1])
+    if zeep.kind == "fault":
+        with pytest.raises(UnknownProviderError) as raised:
+            meli.results_from(response, batch)
+        assert (raised.value.provider_code, raised.value.provider_text) == zeep.value
+        return
+    if zeep.kind == "refused":
+        expected = OutcomeUnknownError if response.status_code == 200 else ProviderError
+        with pytest.raises(expected):
+            meli.results_from(response, batch)
+        return
+    expected: ProviderError | str
+    try:
+        expected = rec_id_or_error(zeep.value, pattern=True)
+    except ProviderError as error:
+        expected = error
+    if isinstance(expected, str):
+        (result,) = meli.results_from(response, batch)
+        assert (result.status, result.message_id) == (SendStatus.ACCEPTED, expected)
+        return
+    with pytest.raises(type(expected)) as raised:
+        meli.results_from(response, batch)
+    assert raised.value.provider_code == expected.provider_code
+
+
 def check_reply(
     zclient: Any,
     operation: str,
@@ -404,6 +497,8 @@ def check_reply(
     meli = meli_provider(DEFAULT_ENDPOINT)
     if operation == "SendSms":
         check_send_results(meli, response, batch_of(recipients), theirs)
+    elif operation == "SendByBaseNumber2":
+        check_pattern_results(meli, response, theirs)
     elif operation == "GetDeliveries":
         # zeep's codes answer the numeric ids asked, ascending (as the zeep provider did).
         asked = sorted({int(i) for i in ids if i.isascii() and i.isdigit()})
@@ -511,7 +606,47 @@ class TestEmulatorReplies:
         reading = check_reply(zclient, "GetCredit", exchange(emulator, request))
         assert reading == Reading("value", credit if password == PASSWORD else 0.0)
 
-    @pytest.mark.parametrize("operation", ["SendSms", "GetDeliveries", "GetCredit"])
+    @pytest.mark.parametrize(
+        ("setup", "body_id", "variables", "expected"),
+        [
+            (nothing, DEMO_PATTERN, ["4821"], None),
+            (nothing, 999, ["4821"], "-4"),
+            (nothing, DEMO_PATTERN, ["1", "2"], "-5"),
+            (nothing, DEMO_PATTERN, ["www.example.com"], "-10"),
+            (account(password="changed"), DEMO_PATTERN, ["4821"], "0"),
+            (account(pattern_access=False), DEMO_PATTERN, ["4821"], "-1"),
+            (account(service_line=None), DEMO_PATTERN, ["4821"], "-3"),
+            (account(service_line="1"), DEMO_PATTERN, ["4821"], "-7"),
+            (service(maintenance=True), DEMO_PATTERN, ["4821"], "-6"),
+            (account(credit=0.0), DEMO_PATTERN, ["4821"], "2"),
+            (account(hourly_pattern_limit=0), DEMO_PATTERN, ["4821"], "19"),
+        ],
+        ids=["accepted", "-4", "-5", "-10", "0", "-1", "-3", "-7", "-6", "2", "19"],
+    )
+    def test_send_by_base_number2(
+        self,
+        zclient: Any,
+        emulator: Emulator,
+        setup: Setup,
+        body_id: int,
+        variables: list[str],
+        expected: str | None,
+    ) -> None:
+        """A recId, and each pattern code the emulator answers, read alike by both."""
+        setup(emulator.state)
+        template = Template(id=str(body_id), variables=variables)
+        batch = Batch(message=template, recipients=("+989121234567",))
+        response = exchange(emulator, meli_provider(emulator.url).request_for(batch))
+        reading = check_reply(zclient, "SendByBaseNumber2", response)
+        if expected is None:
+            (sent,) = emulator.state.sent
+            assert reading == Reading("value", str(sent.rec_id))
+        else:
+            assert reading == Reading("value", expected)
+
+    @pytest.mark.parametrize(
+        "operation", ["SendSms", "SendByBaseNumber2", "GetDeliveries", "GetCredit"]
+    )
     @pytest.mark.parametrize("fault", ["soap_fault", "garbage", "wrong_shape", "http_500"])
     def test_faults(self, zclient: Any, emulator: Emulator, operation: str, fault: str) -> None:
         """A Fault is a Fault to both, with the same faultcode and faultstring; truncated XML,
@@ -521,8 +656,10 @@ class TestEmulatorReplies:
         else:
             getattr(emulator.faults, fault)()
         meli = meli_provider(emulator.url)
+        pattern = Batch(message=Template(id="100001", variables=["1"]), recipients=TWO[:1])
         request = {
             "SendSms": meli.request_for(batch_of(1)),
+            "SendByBaseNumber2": meli.request_for(pattern),
             "GetDeliveries": meli.delivery_request_for(["1"]),
             "GetCredit": meli.balance_request_for(),
         }[operation]
@@ -697,6 +834,60 @@ class TestCannedReplies:
     def test_get_deliveries(self, zclient: Any, response: Response, ids: list[str]) -> None:
         """GetDeliveries replies."""
         check_reply(zclient, "GetDeliveries", response, ids=ids)
+
+    @pytest.mark.parametrize(
+        "response",
+        [
+            xml_reply(pattern_reply("soap", "3000000000000000001")[0]),
+            xml_reply(pattern_reply("soap", "\n  3000000000000000001 \t")[0]),
+            xml_reply(pattern_reply("soap", str(2**63 - 1))[0]),
+            xml_reply(pattern_reply("soap", "-4")[0]),
+            xml_reply(pattern_reply("soap", " -10 ")[0]),
+            xml_reply(pattern_reply("soap", "13")[0]),
+            xml_reply(pattern_reply("soap", "۱۲۳۴۵۶۷۸۹۰۱۲")[0]),
+            xml_reply(pattern_reply("soap", "1234567")[0]),
+            xml_reply(pattern_reply("soap", "")[0]),
+            xml_reply(pattern_reply("soap", None)[0]),
+            xml_reply(
+                pattern_reply("soap", "x")[0].replace(
+                    b"<SendByBaseNumber2Result>x</SendByBaseNumber2Result>",
+                    b'<SendByBaseNumber2Result xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"'
+                    b' xsi:nil="true"/>',
+                )
+            ),
+            xml_reply(pattern_reply("soap", "<!-- id -->3000000000000000001")[0]),
+            xml_reply(
+                wrap(
+                    "<soap:Fault><faultcode>soap:Client</faultcode><faultstring>bad bodyId"
+                    "</faultstring></soap:Fault>"
+                )
+            ),
+            xml_reply(credit_reply("1.0")),
+            xml_reply(b"<html>Runtime Error</html>", 500, "text/html"),
+            xml_reply(b"", 200),
+        ],
+        ids=[
+            "rec-id",
+            "padded",
+            "largest-long",
+            "code",
+            "padded-code",
+            "send-code",
+            "persian-digits",
+            "neither",
+            "empty",
+            "absent",
+            "nil",
+            "comment",
+            "fault",
+            "other-operation",
+            "html-500",
+            "empty-body",
+        ],
+    )
+    def test_send_by_base_number2(self, zclient: Any, response: Response) -> None:
+        """SendByBaseNumber2 replies: ids, codes, and what is neither."""
+        check_reply(zclient, "SendByBaseNumber2", response)
 
     @pytest.mark.parametrize(
         "value", ["0", "-3.5", "1E3", "12", " 12.5\n", "1.7976931348623157E+308", "many"]
