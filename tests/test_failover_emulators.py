@@ -68,6 +68,11 @@ def kave_received(emulator: Kavenegar) -> collections.Counter[str]:
     )
 
 
+def clients(*urls: str) -> Client:
+    """A client over ``urls`` in order, the providers from their entry points."""
+    return Client(list(urls), retry=FAST, autoload_plugins=True)
+
+
 def down_url(meli: Melipayamak) -> str:
     """A Melipayamak URL whose service is not listening (connection refused)."""
     url = meli.provider_url()
