@@ -45,6 +45,7 @@ GOALS = {
     "resume": "finished 1M campaign <= 1 s",
     "latency": ">= 80% of concurrency x 100 / latency",
     "otp": "<= 1.10x zeep set up the same way",
+    "failover": "<= 1.05x a single-provider client, all healthy",
     "memory": "peak RSS 1M <= 1.2x 2k",
     "startup": "import smsbridge <= +30 ms",
 }
@@ -380,6 +381,74 @@ def bench_otp() -> None:
         client.close()
 
 
+# -- failover: what a second provider costs while the first is healthy ------------------------------
+
+
+def bench_failover(scratch: Path) -> None:
+    """Client([A, B]) against Client(A), both only ever using A: one OTP at a time, asend and
+    send_bulk of 10,000, interleaved."""
+    from smsbridge import Client
+
+    with emulator() as endpoint, emulator() as spare:
+        single = Client(melipayamak_url(endpoint))
+        both = Client([melipayamak_url(endpoint), melipayamak_url(spare)])
+
+        def otp(client: Client) -> Callable[[], float]:
+            def run() -> float:
+                started = time.perf_counter()
+                for _ in range(50):
+                    assert client.send("Your code is 1234", "09121234567").all_accepted
+                return time.perf_counter() - started
+
+            return run
+
+        def asend(urls: str | list[str]) -> Callable[[], float]:
+            recipients = numbers(10_000)
+
+            def run() -> float:
+                async def go() -> None:
+                    async with Client(urls) as client:
+                        assert (await client.asend(CAMPAIGN, recipients)).accepted == 10_000
+
+                started = time.perf_counter()
+                asyncio.run(go())
+                return time.perf_counter() - started
+
+            return run
+
+        def bulk(urls: str | list[str]) -> Callable[[], float]:
+            def run() -> float:
+                journal = scratch / f"failover-{time.monotonic_ns()}.sqlite"
+                started = time.perf_counter()
+                with Client(urls) as client:
+                    summary = client.send_bulk(CAMPAIGN, numbers(10_000), journal=journal)
+                spent = time.perf_counter() - started
+                assert summary.totals.accepted == 10_000
+                return spent
+
+            return run
+
+        a, ab = melipayamak_url(endpoint), [melipayamak_url(endpoint), melipayamak_url(spare)]
+        for warm in (otp(single), otp(both), asend(a), asend(ab)):
+            warm()
+        say("\n== failover: a client of two providers (the first healthy) against a client of one")
+        worst = 0.0
+        for what, calls, rounds in (
+            ("50 OTPs, one at a time", {"one": otp(single), "two": otp(both)}, 20),
+            ("asend of 10,000", {"one": asend(a), "two": asend(ab)}, ROUNDS),
+            ("send_bulk of 10,000", {"one": bulk(a), "two": bulk(ab)}, ROUNDS),
+        ):
+            times = interleaved(calls, rounds, before=lambda: admin(endpoint, "reset", {}))
+            ratios = [two / one for two, one in zip(times["two"], times["one"], strict=True)]
+            figure = statistics.median(times["two"]) / statistics.median(times["one"])
+            worst = max(worst, figure)
+            say(f"   {what}: {figure:.3f}x (per-round ratios: {spread(ratios)})")
+        assert not admin(spare, "sent"), "the spare provider was used"
+        record("failover", f"{worst:.3f}x (the worst of the three)")
+        single.close()
+        both.close()
+
+
 # -- stall: the longest the event loop is held during asend_bulk -----------------------------------
 
 
@@ -495,7 +564,7 @@ def bench_startup() -> None:
             record("startup", f"+{statistics.median(extra):.1f} ms")
 
 
-SECTIONS = ("startup", "otp", "floor", "latency", "campaign", "stall", "sdk")
+SECTIONS = ("startup", "otp", "floor", "latency", "campaign", "stall", "sdk", "failover")
 
 
 def main(argv: list[str]) -> int:
@@ -509,7 +578,7 @@ def main(argv: list[str]) -> int:
         scratch = Path(folder)
         for name in SECTIONS:
             if name in wanted:
-                globals()[f"bench_{name}"](*([scratch] if name in ("floor", "latency", "campaign", "stall", "sdk") else []))
+                globals()[f"bench_{name}"](*([scratch] if name in ("floor", "latency", "campaign", "stall", "sdk", "failover") else []))
     say("\n== summary")
     for name, figure, goal in RESULTS:
         say(f"   {name:10s} {figure}    goal: {goal}")
