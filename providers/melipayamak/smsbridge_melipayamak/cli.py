@@ -3,7 +3,9 @@
 - ``smsbridge-melipayamak emulator [--port N ...]`` runs the local Send.asmx emulator.
 - ``smsbridge-melipayamak demo`` starts the emulator on a free port of 127.0.0.1, sends a
   Persian message to a few numbers through ``melipayamak://`` over SOAP, prints the report and
-  each message's delivery status, and stops. Nothing leaves 127.0.0.1; no account is needed.
+  each message's delivery status, then sends a one-time code through an approved pattern (the
+  shared service line) over SOAP and over the REST API, prints the text the handset shows and
+  the credit left, and stops. Nothing leaves 127.0.0.1; no account is needed.
 """
 
 from __future__ import annotations
@@ -14,15 +16,20 @@ import logging
 import sys
 import time
 from collections.abc import Iterator, Sequence
-from typing import Final, TextIO
+from typing import TYPE_CHECKING, Final, Literal, TextIO
 
-__all__ = ["DEMO_NUMBERS", "DEMO_TEXT", "main", "run_demo"]
+if TYPE_CHECKING:
+    from smsbridge_melipayamak.emulator import Emulator
+
+__all__ = ["DEMO_CODE", "DEMO_NUMBERS", "DEMO_TEXT", "main", "run_demo"]
 
 DEMO_TEXT: Final = "سلام! این یک پیامک آزمایشی از smsbridge است.\nلغو11"
 DEMO_NUMBERS: Final = ("09121234567", "+989351234567", "0098 913 123 4567", "09901234567")
 _UNREACHABLE: Final = "09901234567"
 """The emulator never delivers to this one, so the demo shows a failed delivery too."""
 _SENDER: Final = "50004001234567"
+DEMO_CODE: Final = "4821"
+"""The one-time code the demo sends through the emulator's OTP pattern."""
 
 
 def _table(rows: Sequence[Sequence[str]], out: TextIO) -> None:
@@ -80,7 +87,47 @@ def run_demo(out: TextIO = sys.stdout) -> int:
                     code = f"{delivery.provider_code} ({delivery.provider_text})"
                     rows.append([delivery.message_id, delivery.status.value, code])
                 _table(rows, out)
-    return 0 if report.all_accepted else 1
+        otp = _send_otp(emulator, out)
+    return 0 if report.all_accepted and otp else 1
+
+
+def _send_otp(emulator: Emulator, out: TextIO) -> bool:
+    """The OTP part of the demo: a pattern send over each API, the text the handset shows,
+    and the credit left. True when both were accepted."""
+    import smsbridge
+    from smsbridge_melipayamak.emulator import DEMO_PATTERN
+
+    pattern = emulator.state.patterns[DEMO_PATTERN]
+    template = smsbridge.Template(id=str(DEMO_PATTERN), variables=[DEMO_CODE])
+    print(
+        f"\nSending the one-time code {DEMO_CODE} through pattern {DEMO_PATTERN}, on the shared "
+        "service line\n(it reaches numbers on the advertising blacklist; a private line does not):",
+        file=out,
+    )
+    print(f"  | {pattern.body}", file=out)
+    rows = [["api", "operation", "recipient", "status", "message id"]]
+    accepted = True
+    apis: tuple[tuple[Literal["soap", "rest"], str], ...] = (
+        ("soap", "SendByBaseNumber2"),
+        ("rest", "BaseServiceNumber"),
+    )
+    for api, operation in apis:
+        with smsbridge.Client(emulator.provider_url(api=api), autoload_plugins=True) as client:
+            (result,) = client.send(template, [DEMO_NUMBERS[0]])
+        accepted = accepted and result.accepted
+        rows.append(
+            [api, operation, result.recipient, result.status.value, result.message_id or "-"]
+        )
+    print(file=out)
+    _table(rows, out)
+    sent = emulator.state.sent[-1]
+    print(f"\nThe handset of {result.recipient} shows, from line {sent.sender}:", file=out)
+    for line in sent.text.splitlines():
+        print(f"  | {line}", file=out)
+    with smsbridge.Client(emulator.provider_url(), autoload_plugins=True) as client:
+        credit = client.balance()
+    print(f"\nCredit left (GetCredit): {credit.amount:,.0f} {credit.unit}", file=out)
+    return accepted
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -94,7 +141,9 @@ def _parser() -> argparse.ArgumentParser:
         help="run the local Send.asmx emulator (options: see 'emulator --help')",
         add_help=False,
     )
-    demo = commands.add_parser("demo", help="send a Persian message through a temporary emulator")
+    demo = commands.add_parser(
+        "demo", help="send a Persian message and an OTP pattern through a temporary emulator"
+    )
     demo.add_argument("-v", "--verbose", action="store_true", help="show smsbridge's logs")
     return parser
 

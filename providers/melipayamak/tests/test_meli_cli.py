@@ -42,11 +42,31 @@ class TestDemo:
         assert done.returncode == 0, done.stderr
         out = done.stdout
         assert f"Summary: {len(cli.DEMO_NUMBERS)} accepted, 0 rejected, 0 unknown" in out
-        assert out.count("accepted  3") == len(cli.DEMO_NUMBERS)
+        assert out.count("accepted  3") == len(cli.DEMO_NUMBERS) + 2
         assert "delivered" in out
         assert "failed" in out
         assert "demo-password" not in out + done.stderr
         assert "سلام" in out
+
+    def test_otp_through_a_pattern(self) -> None:
+        """The demo also sends an OTP through the pattern over SOAP and REST, and prints the
+        text the handset shows and the credit left."""
+        out = io.StringIO()
+        assert cli.run_demo(out) == 0
+        lines = out.getvalue().splitlines()
+        start = next(n for n, line in enumerate(lines) if "one-time code" in line)
+        otp = lines[start:]
+        assert "  | کد ورود شما: {0}" in otp
+        rows = [line.split() for line in otp if "accepted" in line]
+        assert [row[:4] for row in rows] == [
+            ["soap", "SendByBaseNumber2", "+989121234567", "accepted"],
+            ["rest", "BaseServiceNumber", "+989121234567", "accepted"],
+        ]
+        assert all(row[4].isdigit() for row in rows)
+        shows = otp.index("The handset of +989121234567 shows, from line 5000125475:")
+        assert otp[shows + 1] == f"  | کد ورود شما: {cli.DEMO_CODE}"
+        # 4 single-part messages, then two one-part OTPs, from the demo's credit
+        assert otp[-1] == "Credit left (GetCredit): 999,994 messages"
 
     def test_verbose_shows_the_send_events(self) -> None:
         """demo -v shows smsbridge's log events on stderr, one line each, without secrets;
@@ -67,13 +87,18 @@ class TestDemo:
         assert loud.returncode == 0, loud.stderr
         lines = loud.stderr.splitlines()
         events = [line.split()[1:3] for line in lines]
-        assert events == [
-            ["info", "sms_send_started"],
-            ["info", "sms_batch_sent"],
-            ["info", "sms_send_finished"],
-        ]
+        assert (
+            events
+            == [
+                ["info", "sms_send_started"],
+                ["info", "sms_batch_sent"],
+                ["info", "sms_send_finished"],
+            ]
+            * 3
+        )  # the text, then the OTP over SOAP and over REST
         assert "provider=melipayamak" in lines[0]
         assert "accepted=4" in lines[1]
+        assert "template=True" in lines[3]
         assert "demo-password" not in loud.stderr
         assert loud.stdout.splitlines()[2:] == quiet.stdout.splitlines()[2:]
 
