@@ -193,8 +193,13 @@ class SoapWire:
 def _result(number: str, rec_id: str, status: int, parts: int) -> RecipientResult:
     # A recId is a positive number: digits, not all of them zeros.
     if status == 0 and rec_id.isdigit() and rec_id.strip("0"):
+        # provider and segments filled here spare the engine rebuilding each result.
         return RecipientResult(
-            recipient=number, status=SendStatus.ACCEPTED, message_id=rec_id, segments=parts
+            recipient=number,
+            status=SendStatus.ACCEPTED,
+            message_id=rec_id,
+            segments=parts,
+            provider=PROVIDER,
         )
     error: ProviderError
     if status == 0:
@@ -218,5 +223,9 @@ def _result(number: str, rec_id: str, status: int, parts: int) -> RecipientResul
         )
     outcome = SendStatus.UNKNOWN if status == 0 else SendStatus.REJECTED
     return RecipientResult(
-        recipient=number, status=outcome, segments=parts, error=ResultError.from_exception(error)
+        recipient=number,
+        status=outcome,
+        segments=parts,
+        error=ResultError.from_exception(error),
+        provider=PROVIDER,
     )
