@@ -2,18 +2,18 @@
 
 The order is what makes a queue's at-least-once delivery safe for SMS:
 
-1. read which of the job's rows are still pending (no lock); none → the job was done already;
-2. take the global rate-limit permit for them (recipients × parts), waiting without holding
-   any row;
-3. **claim** them: one ``UPDATE … WHERE state = pending … RETURNING`` committed with the
+1. with a rate limit, read which of the job's rows are still pending (no lock; none → the job
+   was done already) and take the global permit for them (recipients × parts), waiting
+   without holding any row;
+2. **claim** them: one ``UPDATE … WHERE state = pending … RETURNING`` committed with the
    request's flight record. A redelivered or duplicated job finds nothing and exits;
-4. send the batch synchronously through the engine (the blocking ``Engine.dispatch``): every
+3. send the batch synchronously through the engine (the blocking ``Engine.dispatch``): every
    recipient leaves with one result, ``unknown`` only when the request may have gone out;
-5. **land** the outcomes (and end the flight) in one transaction, patiently: a journal that is
+4. **land** the outcomes (and end the flight) in one transaction, patiently: a journal that is
    down (a Postgres restart) is waited for, since only this worker knows what the provider
    answered.
 
-A worker that dies between 3 and 5 leaves a flight whose lease runs out: its rows become
+A worker that dies between 2 and 4 leaves a flight whose lease runs out: its rows become
 ``unknown`` and are never sent again automatically.
 """
 
@@ -46,6 +46,8 @@ __all__ = ["BatchOutcome", "CampaignWorker"]
 
 _T = TypeVar("_T")
 _OPEN_JOURNALS: Final = 8
+_RECOVER_EVERY: Final = 5.0
+"""Seconds between two looks for dead workers' flights, per campaign and worker."""
 
 
 @attrs.frozen(kw_only=True)
@@ -113,6 +115,7 @@ class CampaignWorker:
         self.patience = patience
         self.name = name or f"{socket.gethostname()}:{os.getpid()}"
         self._campaigns: OrderedDict[str, _Campaign] = OrderedDict()
+        self._recovered: dict[str, float] = {}
 
     def close(self) -> None:
         """Close the journal connections and the client."""
@@ -192,18 +195,24 @@ class CampaignWorker:
         """
         campaign = self._patiently(lambda: self._campaign(job.campaign), "open")
         journal, engine = campaign.journal, self.engine
-        self._patiently(journal.recover, "recover")
-        pending = self._patiently(lambda: journal.pending_of(job.positions), "read")
-        if not pending:
-            log.info("sms_batch_skipped", campaign=job.campaign, rows=len(job.positions))
-            return BatchOutcome(skipped=len(job.positions))
+        now = time.monotonic()
+        if now >= self._recovered.get(job.campaign, 0.0):
+            # Dead workers' flights: only past a lease can there be any, so not every job.
+            self._patiently(journal.recover, "recover")
+            self._recovered[job.campaign] = now + min(self.lease_grace, _RECOVER_EVERY)
         waited = 0.0
+        positions = list(job.positions)
         if self.rate_limit is not None:
+            pending = self._patiently(lambda: journal.pending_of(job.positions), "read")
+            if not pending:
+                log.info("sms_batch_skipped", campaign=job.campaign, rows=len(job.positions))
+                return BatchOutcome(skipped=len(job.positions))
             parts = max(engine.check(campaign.message), 1)
             key = self.rate_limit.key_for(engine, campaign.message)
             # The permit first: a row is in flight only once its request may go.
             waited = self.rate_limit.acquire(key, len(pending) * parts)
-        flight, claimed = self._claim(journal, [p for p, _ in pending], task_id)
+            positions = [position for position, _ in pending]
+        flight, claimed = self._claim(journal, positions, task_id)
         if not claimed:
             log.info("sms_batch_skipped", campaign=job.campaign, rows=len(job.positions))
             return BatchOutcome(skipped=len(job.positions), waited=waited)

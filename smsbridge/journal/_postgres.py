@@ -121,8 +121,7 @@ _MIGRATIONS: Final[tuple[LiteralString, ...]] = (
         attempts integer NOT NULL DEFAULT 0,
         delivery text,
         at double precision,
-        PRIMARY KEY (campaign, position),
-        FOREIGN KEY (campaign, position) REFERENCES smsbridge.recipients ON DELETE CASCADE
+        PRIMARY KEY (campaign, position)
     );
     CREATE INDEX outcomes_unknown ON smsbridge.outcomes (campaign, position)
         WHERE state = {UNKNOWN};
@@ -166,6 +165,51 @@ _COLUMNS: Final = f"""
     r.duplicate_of, o.delivery, o.provider, COALESCE(o.attempts, 0), r.origin,
     {_FLYING}, {_FLYING} AND {_EXPIRED}
 """
+
+
+_UPSERT: Final = """
+    INSERT INTO smsbridge.outcomes (campaign, position, state, message_id, segments, category,
+        provider_code, error, retryable, provider, attempts, at)
+    SELECT %(campaign)s, position, state, message_id, segments, category, provider_code,
+        error, retryable, provider, attempts, at
+    FROM (SELECT (e->>0)::integer AS position, (e->>1)::smallint AS state,
+            e->>2 AS message_id, (e->>3)::integer AS segments, e->>4 AS category,
+            e->>5 AS provider_code, e->>6 AS error, (e->>7)::boolean AS retryable,
+            e->>8 AS provider, (e->>9)::integer AS attempts, (e->>10)::double precision AS at
+          FROM jsonb_array_elements(%(rows)s::jsonb) AS e) AS given %(filter)s
+    ON CONFLICT (campaign, position) DO UPDATE SET state = EXCLUDED.state,
+        message_id = EXCLUDED.message_id, segments = EXCLUDED.segments,
+        category = EXCLUDED.category, provider_code = EXCLUDED.provider_code,
+        error = EXCLUDED.error, retryable = EXCLUDED.retryable, provider = EXCLUDED.provider,
+        attempts = EXCLUDED.attempts, at = EXCLUDED.at
+"""
+"""Outcomes from one JSON parameter: psycopg dumps one string instead of a value per cell."""
+
+
+def _outcome_rows(
+    outcomes: Iterable[tuple[int, RecipientResult, str | None]], attempts: int
+) -> str:
+    now = time.time()
+    rows = []
+    for position, result, provider in outcomes:
+        error = result.error
+        code = None if error is None else error.provider_code
+        rows.append(
+            (
+                position,
+                _STATUS_CODES[result.status],
+                result.message_id,
+                result.segments,
+                None if error is None else error.category.value,
+                None if code is None else str(code),
+                None if error is None else error.message,
+                error is not None and error.retryable,
+                provider,
+                attempts,
+                now,
+            )
+        )
+    return json.dumps(rows, ensure_ascii=False)
 
 
 class JournalUnavailableError(SmsBridgeError):
@@ -289,7 +333,7 @@ class PostgresJournal:
         except (psycopg.errors.InsufficientPrivilege, psycopg.errors.ReadOnlySqlTransaction) as e:
             raise JournalError(f"{self.where}: {str(e).strip()}") from e
 
-    def _one(self, query: LiteralString, params: Sequence[object] = ()) -> Any:
+    def _one(self, query: LiteralString, params: Sequence[object] | dict[str, Any] = ()) -> Any:
         with self._errors():
             row: Any = self.db.execute(query, params).fetchone()
         return row
@@ -538,8 +582,14 @@ class PostgresJournal:
         """The rows among ``positions`` still pending, as ``(position, E.164)`` (no lock)."""
         rows = self._all(
             "SELECT position, recipient FROM smsbridge.recipients WHERE campaign = %s "
-            f"AND position = ANY(%s) AND state = {PENDING} ORDER BY position",
-            (self._need_id(), list(positions)),
+            "AND position BETWEEN %s AND %s "
+            f"AND position = ANY(%s::integer[]) AND state = {PENDING} ORDER BY position",
+            (
+                self._need_id(),
+                min(positions, default=0),
+                max(positions, default=-1),
+                list(positions),
+            ),
         )
         return [(int(position), str(number)) for position, number in rows]
 
@@ -555,24 +605,36 @@ class PostgresJournal:
         """Atomically take the rows among ``positions`` that are still pending, recording the
         request that carries them as ``flight`` with a lease of ``lease`` seconds; returns
         them as ``(position, E.164)``. Committed before it returns: call it right before
-        the request is written. Empty when another task took them first."""
-        campaign = self._need_id()
-        with self._errors(), self.db.transaction():
-            claimed = self.db.execute(
-                f"UPDATE smsbridge.recipients SET state = {IN_FLIGHT}, flight = %s "
-                f"WHERE campaign = %s AND position = ANY(%s) AND state = {PENDING} "
-                "RETURNING position, recipient",
-                (flight, campaign, list(positions)),
-            ).fetchall()
-            if claimed:
-                self.db.execute(
-                    "INSERT INTO smsbridge.flights "
-                    "(id, campaign, positions, at, lease_until, worker, task) "
-                    "VALUES (%s, %s, %s, %s, now() + make_interval(secs => %s), %s, %s)",
-                    (flight, campaign, sorted(p for p, _ in claimed), time.time(), lease,
-                     worker, task),
-                )  # fmt: skip
-        return sorted((int(position), str(number)) for position, number in claimed)
+        the request is written. Empty when another task took them first.
+
+        One statement (one round trip, one transaction): the rows and their flight record are
+        committed together or not at all."""
+        listed = list(positions)
+        rows = self._all(
+            "WITH claimed AS ("
+            f"UPDATE smsbridge.recipients SET state = {IN_FLIGHT}, flight = %(flight)s "
+            "WHERE campaign = %(campaign)s AND position BETWEEN %(low)s AND %(high)s "
+            f"AND position = ANY(%(positions)s::integer[]) AND state = {PENDING} "
+            "RETURNING position, recipient), "
+            "flight AS (INSERT INTO smsbridge.flights "
+            "(id, campaign, positions, at, lease_until, worker, task) "
+            "SELECT %(flight)s, %(campaign)s, array_agg(position ORDER BY position), %(at)s, "
+            "now() + make_interval(secs => %(lease)s), %(worker)s, %(task)s FROM claimed "
+            "HAVING count(*) > 0) "
+            "SELECT position, recipient FROM claimed ORDER BY position",
+            {
+                "flight": flight,
+                "campaign": self._need_id(),
+                "low": min(listed, default=0),
+                "high": max(listed, default=-1),
+                "positions": listed,
+                "at": time.time(),
+                "lease": lease,
+                "worker": worker,
+                "task": task,
+            },
+        )
+        return [(int(position), str(number)) for position, number in rows]
 
     def release(self, flight: uuid.UUID) -> int:
         """Give back the rows of a flight whose request was never written (a claim whose
@@ -593,22 +655,25 @@ class PostgresJournal:
         *,
         attempted: bool = True,
     ) -> int:
-        """Store the outcomes of ``flight``'s rows and end the flight, in one transaction.
-        Safe to repeat; an outcome replaces the ``unknown`` of a flight recovered meanwhile,
-        but never touches a row that was re-queued since. Returns the rows settled."""
-        campaign = self._need_id()
-        by_position = {position: (result, provider) for position, result, provider in outcomes}
-        with self._errors(), self.db.transaction():
-            mine = self.db.execute(
-                f"UPDATE smsbridge.recipients SET state = {SETTLED} "
-                "WHERE campaign = %s AND flight = %s AND position = ANY(%s) "
-                f"AND state IN ({IN_FLIGHT}, {SETTLED}) RETURNING position",
-                (campaign, flight, list(by_position)),
-            ).fetchall()
-            kept = [(int(p), *by_position[int(p)]) for (p,) in mine]
-            self._upsert(kept, 1 if attempted else 0)
-            self.db.execute("DELETE FROM smsbridge.flights WHERE id = %s", (flight,))
-        return len(kept)
+        """Store the outcomes of ``flight``'s rows and end the flight, in one statement (one
+        transaction). Safe to repeat; an outcome replaces the ``unknown`` of a flight recovered
+        meanwhile, but never touches a row re-queued since (it left the flight). Returns the
+        rows settled."""
+        row = self._one(
+            "WITH mine AS ("
+            f"UPDATE smsbridge.recipients SET state = {SETTLED} "
+            "WHERE campaign = %(campaign)s AND flight = %(flight)s "
+            f"AND state IN ({IN_FLIGHT}, {SETTLED}) RETURNING position), "
+            "ended AS (DELETE FROM smsbridge.flights WHERE id = %(flight)s), "
+            "stored AS (" + _UPSERT.replace("%(filter)s", "JOIN mine USING (position)")
+            + " RETURNING 1) SELECT count(*) FROM stored",
+            {
+                "campaign": self._need_id(),
+                "flight": flight,
+                "rows": _outcome_rows(outcomes, 1 if attempted else 0),
+            },
+        )  # fmt: skip
+        return int(row[0])
 
     def write_outcomes(
         self,
@@ -624,7 +689,7 @@ class PostgresJournal:
         listed = list(outcomes)
         self.db.execute(
             f"UPDATE smsbridge.recipients SET state = {SETTLED} WHERE campaign = %s "
-            f"AND position = ANY(%s) AND state IN ({PENDING}, {SETTLED})",
+            f"AND position = ANY(%s::integer[]) AND state IN ({PENDING}, {SETTLED})",
             (self._need_id(), [position for position, _, _ in listed]),
         )
         self._upsert(listed, 1 if attempted else 0)
@@ -632,40 +697,11 @@ class PostgresJournal:
     def _upsert(
         self, outcomes: list[tuple[int, RecipientResult, str | None]], attempts: int
     ) -> None:
-        if not outcomes:
-            return
-        columns: list[list[object]] = [[] for _ in range(11)]
-        for position, result, provider in outcomes:
-            error = result.error
-            code = None if error is None else error.provider_code
-            values = (
-                position,
-                _STATUS_CODES[result.status],
-                result.message_id,
-                result.segments,
-                None if error is None else error.category.value,
-                None if code is None else str(code),
-                None if error is None else error.message,
-                error is not None and error.retryable,
-                provider,
-                attempts,
-                time.time(),
+        if outcomes:
+            self.db.execute(
+                _UPSERT.replace("%(filter)s", ""),
+                {"campaign": self._need_id(), "rows": _outcome_rows(outcomes, attempts)},
             )
-            for column, value in zip(columns, values, strict=True):
-                column.append(value)
-        self.db.execute(
-            "INSERT INTO smsbridge.outcomes (campaign, position, state, message_id, segments, "
-            "category, provider_code, error, retryable, provider, attempts, at) "
-            "SELECT %s, * FROM unnest(%s::integer[], %s::smallint[], %s::text[], "
-            "%s::integer[], %s::text[], %s::text[], %s::text[], %s::boolean[], %s::text[], "
-            "%s::integer[], %s::double precision[]) "
-            "ON CONFLICT (campaign, position) DO UPDATE SET state = EXCLUDED.state, "
-            "message_id = EXCLUDED.message_id, segments = EXCLUDED.segments, "
-            "category = EXCLUDED.category, provider_code = EXCLUDED.provider_code, "
-            "error = EXCLUDED.error, retryable = EXCLUDED.retryable, "
-            "provider = EXCLUDED.provider, attempts = EXCLUDED.attempts, at = EXCLUDED.at",
-            (self._need_id(), *columns),
-        )
 
     # -- dead workers and resuming ---------------------------------------------------------
 
@@ -685,7 +721,7 @@ class PostgresJournal:
             when = dict(flights)
             lost = self.db.execute(
                 f"UPDATE smsbridge.recipients SET state = {SETTLED} WHERE campaign = %s "
-                f"AND flight = ANY(%s) AND state = {IN_FLIGHT} RETURNING position, flight",
+                f"AND flight = ANY(%s::uuid[]) AND state = {IN_FLIGHT} RETURNING position, flight",
                 (campaign, list(when)),
             ).fetchall()
             if lost:
@@ -717,7 +753,7 @@ class PostgresJournal:
             if gone:
                 self.db.execute(
                     f"UPDATE smsbridge.recipients SET state = {PENDING}, flight = NULL "
-                    "WHERE campaign = %s AND position = ANY(%s)",
+                    "WHERE campaign = %s AND position = ANY(%s::integer[])",
                     (campaign, [int(p) for (p,) in gone]),
                 )
                 self._unfinish()
@@ -737,14 +773,15 @@ class PostgresJournal:
         campaign = self._need_id()
         with self._errors(), self.db.transaction():
             gone = self.db.execute(
-                "DELETE FROM smsbridge.outcomes WHERE campaign = %s AND position = ANY(%s) "
+                "DELETE FROM smsbridge.outcomes WHERE campaign = %s "
+                "AND position = ANY(%s::integer[]) "
                 f"AND retryable AND state = {REJECTED} RETURNING position",
                 (campaign, list(positions)),
             ).fetchall()
             if gone:
                 self.db.execute(
                     f"UPDATE smsbridge.recipients SET state = {PENDING}, flight = NULL "
-                    "WHERE campaign = %s AND position = ANY(%s)",
+                    "WHERE campaign = %s AND position = ANY(%s::integer[])",
                     (campaign, [int(p) for (p,) in gone]),
                 )
                 self._unfinish()
