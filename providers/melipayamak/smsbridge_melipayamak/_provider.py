@@ -192,7 +192,11 @@ class MelipayamakProvider(BaseProvider):
             return self._wire.sent(response, batch)
         rec_id = self._wire.pattern_id(response)
         (number,) = batch.recipients
-        return [RecipientResult(recipient=number, status=SendStatus.ACCEPTED, message_id=rec_id)]
+        return [
+            RecipientResult(
+                recipient=number, status=SendStatus.ACCEPTED, message_id=rec_id, provider=self.name
+            )
+        ]
 
     @staticmethod
     def _numeric(message_ids: Sequence[str]) -> list[str]:

@@ -156,6 +156,7 @@ class RestWire:
                 status=SendStatus.ACCEPTED,
                 message_id=rec_id,
                 segments=batch.segments,
+                provider=PROVIDER,
             )
         ]
 
