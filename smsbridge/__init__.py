@@ -6,16 +6,20 @@ import typing as _typing
 if _typing.TYPE_CHECKING:
     from smsbridge._client import AsyncClient, Client
     from smsbridge._engine._bulk import BulkProgress, BulkSummary
-    from smsbridge._engine._failover import AttemptReport, Failover, Retry
-    from smsbridge._engine._health import Breaker, CircuitState, ProviderHealth
+    from smsbridge._engine._failover import Retry
+    from smsbridge._engine._health import Breaker
     from smsbridge._engine._outgoing import OutgoingSend
     from smsbridge._engine._settings import Settings
     from smsbridge._models import (
+        AttemptReport,
         Balance,
         Capabilities,
+        CircuitState,
         DeliveryReport,
         DeliveryStatus,
+        Failover,
         Message,
+        ProviderHealth,
         RecipientResult,
         ResultError,
         SendReport,
@@ -57,7 +61,7 @@ if _typing.TYPE_CHECKING:
 _EXPORTS: dict[str, str] = {
     "AccountRestrictedError": "smsbridge.exceptions",
     "AsyncClient": "smsbridge._client",
-    "AttemptReport": "smsbridge._engine._failover",
+    "AttemptReport": "smsbridge._models",
     "AuthenticationError": "smsbridge.exceptions",
     "Balance": "smsbridge._models",
     "BaseProvider": "smsbridge.provider",
@@ -66,14 +70,14 @@ _EXPORTS: dict[str, str] = {
     "BulkProgress": "smsbridge._engine._bulk",
     "BulkSummary": "smsbridge._engine._bulk",
     "Capabilities": "smsbridge._models",
-    "CircuitState": "smsbridge._engine._health",
+    "CircuitState": "smsbridge._models",
     "Client": "smsbridge._client",
     "ConfigurationError": "smsbridge.exceptions",
     "ContentRejectedError": "smsbridge.exceptions",
     "DeliveryReport": "smsbridge._models",
     "DeliveryStatus": "smsbridge._models",
     "ErrorCategory": "smsbridge.exceptions",
-    "Failover": "smsbridge._engine._failover",
+    "Failover": "smsbridge._models",
     "InsufficientCreditError": "smsbridge.exceptions",
     "InvalidInputError": "smsbridge.exceptions",
     "InvalidMessageError": "smsbridge.exceptions",
@@ -83,7 +87,7 @@ _EXPORTS: dict[str, str] = {
     "OutcomeUnknownError": "smsbridge.exceptions",
     "OutgoingSend": "smsbridge._engine._outgoing",
     "ProviderError": "smsbridge.exceptions",
-    "ProviderHealth": "smsbridge._engine._health",
+    "ProviderHealth": "smsbridge._models",
     "ProviderURL": "smsbridge.config",
     "ProviderUnavailableError": "smsbridge.exceptions",
     "RateLimitedError": "smsbridge.exceptions",

@@ -18,10 +18,17 @@ from smsbridge import _intercept
 from smsbridge._boundary import public_errors
 from smsbridge._engine._engine import Engine
 from smsbridge._engine._failover import Retry, labels_for, make_route
-from smsbridge._engine._health import Breaker, ProviderHealth
+from smsbridge._engine._health import Breaker
 from smsbridge._engine._prepare import MessageOptions, coerce_message
 from smsbridge._engine._settings import URL_PARAMS, DuplicatePolicy, Settings
-from smsbridge._models import Balance, DeliveryReport, Message, SendReport, Template
+from smsbridge._models import (
+    Balance,
+    DeliveryReport,
+    Message,
+    ProviderHealth,
+    SendReport,
+    Template,
+)
 from smsbridge._plugins import PluginHost
 from smsbridge.config import ProviderURL, url_from_env
 from smsbridge.exceptions import ConfigurationError

@@ -13,11 +13,15 @@ import attrs
 from smsbridge.exceptions import ErrorCategory, InvalidMessageError, SmsBridgeError
 
 __all__ = [
+    "AttemptReport",
     "Balance",
     "Capabilities",
+    "CircuitState",
     "DeliveryReport",
     "DeliveryStatus",
+    "Failover",
     "Message",
+    "ProviderHealth",
     "RecipientResult",
     "ResultError",
     "SendReport",
@@ -370,3 +374,58 @@ class Balance:
     def to_dict(self) -> dict[str, object]:
         """JSON-ready form, as ``smsbridge balance --json`` prints it."""
         return {"amount": self.amount, "unit": self.unit, "provider": self.provider}
+
+
+# -- what a client reports of its providers (hooks, Client.health()) -------------------------
+
+
+class CircuitState(enum.Enum):
+    """Whether a provider is being sent to."""
+
+    CLOSED = "closed"
+    """Healthy: every send may use it."""
+    OPEN = "open"
+    """Skipped until its cool-down ends (another provider is tried instead)."""
+    HALF_OPEN = "half_open"
+    """Cool-down over: one request probes it; success closes it, failure opens it again."""
+
+
+@attrs.frozen
+class ProviderHealth:
+    """A provider's breaker as seen at one moment (``Client.health()``, the
+    ``smsbridge_provider_health`` hook)."""
+
+    provider: str
+    state: CircuitState
+    failures: int
+    """Requests in a row that failed (reset by one that did not)."""
+    reason: ErrorCategory | None
+    """What the last failure was, when there was one."""
+    retry_in: float | None
+    """Seconds until an open breaker lets a probe through (None unless open)."""
+
+
+@attrs.frozen
+class AttemptReport:
+    """One provider request of a send, as the ``smsbridge_attempt`` hook sees it."""
+
+    provider: str
+    """The provider's name in this client (``melipayamak``, ``melipayamak#2`` for a second)."""
+    number: int
+    """1 for the first try of this provider for these recipients, 2 for its first retry, ..."""
+    recipients: tuple[str, ...]
+    results: tuple[RecipientResult, ...]
+    seconds: float
+    """How long the request took (the rate limit's wait excluded)."""
+
+
+@attrs.frozen
+class Failover:
+    """Recipients moving from one provider to the next, as the ``smsbridge_failover`` hook
+    sees it."""
+
+    from_provider: str
+    to_provider: str
+    recipients: tuple[str, ...]
+    reason: ErrorCategory
+    """Why the first of them was not sent by ``from_provider``."""

@@ -21,10 +21,14 @@ from smsbridge.exceptions import ConfigurationError
 from smsbridge.provider import BaseProvider
 
 if TYPE_CHECKING:
-    from smsbridge._engine._failover import AttemptReport, Failover
-    from smsbridge._engine._health import CircuitState, ProviderHealth
     from smsbridge._engine._outgoing import OutgoingSend
-    from smsbridge._models import SendReport
+    from smsbridge._models import (
+        AttemptReport,
+        CircuitState,
+        Failover,
+        ProviderHealth,
+        SendReport,
+    )
 
 __all__ = [
     "ENTRY_POINT_GROUP",

@@ -12,7 +12,7 @@ from typing import IO, TYPE_CHECKING, Final
 from smsbridge.exceptions import ConfigurationError
 
 if TYPE_CHECKING:
-    from smsbridge.journal import JournalRow
+    from smsbridge.journal._model import JournalRow
 
 __all__ = ["ReportWriter", "csv_safe"]
 

@@ -12,10 +12,14 @@ from typing import TYPE_CHECKING
 import pluggy
 
 if TYPE_CHECKING:
-    from smsbridge._engine._failover import AttemptReport, Failover
-    from smsbridge._engine._health import CircuitState, ProviderHealth
     from smsbridge._engine._outgoing import OutgoingSend
-    from smsbridge._models import SendReport
+    from smsbridge._models import (
+        AttemptReport,
+        CircuitState,
+        Failover,
+        ProviderHealth,
+        SendReport,
+    )
     from smsbridge.provider import BaseProvider
 
 __all__ = ["hookimpl", "hookspec"]

@@ -17,7 +17,6 @@ import attrs
 
 from smsbridge import _logging as log
 from smsbridge._engine._failover import Attempt, Retry, Route, Router
-from smsbridge._engine._health import ProviderHealth
 from smsbridge._engine._outgoing import OutgoingSend
 from smsbridge._engine._prepare import Prepared, batch_size, prepare
 from smsbridge._models import (
@@ -25,6 +24,7 @@ from smsbridge._models import (
     DeliveryReport,
     DeliveryStatus,
     Message,
+    ProviderHealth,
     RecipientResult,
     SendReport,
     Settlement,

@@ -23,7 +23,7 @@ from smsbridge._engine._health import Breaker, Health
 from smsbridge._engine._pacer import RequestPacer
 from smsbridge._engine._prepare import batch_size, check_message
 from smsbridge._engine._settings import Settings
-from smsbridge._models import RecipientResult, SendStatus, Template
+from smsbridge._models import AttemptReport, Failover, RecipientResult, SendStatus, Template
 from smsbridge.exceptions import ConfigurationError, ErrorCategory, InvalidInputError
 
 if TYPE_CHECKING:
@@ -100,32 +100,6 @@ class Retry:
         """Seconds to wait before retry number ``retry`` (1 for the first)."""
         full = min(self.max_backoff, self.backoff * 2.0 ** (retry - 1))
         return float(full * (1 - self.jitter * draw()))
-
-
-@attrs.frozen
-class AttemptReport:
-    """One provider request of a send, as the ``smsbridge_attempt`` hook sees it."""
-
-    provider: str
-    """The provider's name in this client (``melipayamak``, ``melipayamak#2`` for a second)."""
-    number: int
-    """1 for the first try of this provider for these recipients, 2 for its first retry, ..."""
-    recipients: tuple[str, ...]
-    results: tuple[RecipientResult, ...]
-    seconds: float
-    """How long the request took (the rate limit's wait excluded)."""
-
-
-@attrs.frozen
-class Failover:
-    """Recipients moving from one provider to the next, as the ``smsbridge_failover`` hook
-    sees it."""
-
-    from_provider: str
-    to_provider: str
-    recipients: tuple[str, ...]
-    reason: ErrorCategory
-    """Why the first of them was not sent by ``from_provider``."""
 
 
 @attrs.frozen

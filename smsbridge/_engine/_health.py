@@ -6,7 +6,6 @@ its state changes under a lock; the healthy path reads two attributes and takes 
 
 from __future__ import annotations
 
-import enum
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -15,7 +14,7 @@ from typing import Final
 import attrs
 
 from smsbridge import _logging as log
-from smsbridge._models import RecipientResult, SendStatus
+from smsbridge._models import CircuitState, ProviderHealth, RecipientResult, SendStatus
 from smsbridge.exceptions import ConfigurationError, ErrorCategory
 
 __all__ = ["Breaker", "CircuitState", "Health", "ProviderHealth"]
@@ -30,17 +29,6 @@ _ACCOUNT: Final = frozenset(
         ErrorCategory.ACCOUNT_RESTRICTED,
     }
 )
-
-
-class CircuitState(enum.Enum):
-    """Whether a provider is being sent to."""
-
-    CLOSED = "closed"
-    """Healthy: every send may use it."""
-    OPEN = "open"
-    """Skipped until its cool-down ends (another provider is tried instead)."""
-    HALF_OPEN = "half_open"
-    """Cool-down over: one request probes it; success closes it, failure opens it again."""
 
 
 def _check(name: str, value: object, *, whole: bool) -> None:
@@ -66,21 +54,6 @@ class Breaker:
     def __attrs_post_init__(self) -> None:
         _check("threshold", self.threshold, whole=True)
         _check("cooldown", self.cooldown, whole=False)
-
-
-@attrs.frozen
-class ProviderHealth:
-    """A provider's breaker as seen at one moment (``Client.health()``, the
-    ``smsbridge_provider_health`` hook)."""
-
-    provider: str
-    state: CircuitState
-    failures: int
-    """Requests in a row that failed (reset by one that did not)."""
-    reason: ErrorCategory | None
-    """What the last failure was, when there was one."""
-    retry_in: float | None
-    """Seconds until an open breaker lets a probe through (None unless open)."""
 
 
 class Health:
