@@ -90,7 +90,7 @@ class RestWire:
     def _reply(response: Response, method: str, *, sending: bool) -> Answer:
         try:
             data = response.json()
-        except ValueError:
+        except (ValueError, RecursionError):  # not JSON, or nested past the parser's limit
             data = None
         if response.status_code != 200:
             if not isinstance(data, dict):

@@ -216,15 +216,16 @@ class TestPatterns:
         emulator.state.advance(3600)
         assert pattern(soap, "3").isdigit()
 
-    def test_bad_body_id_is_a_client_fault(self, emulator: Emulator) -> None:
+    @pytest.mark.parametrize("body_id", ["12x", "", "۱۲", "2147483648", "-2147483649", "1_0"])
+    def test_bad_body_id_is_a_client_fault(self, emulator: Emulator, body_id: str) -> None:
         """A bodyId that is not an xsd:int is refused as ASMX refuses it."""
         body = (
             b'<?xml version="1.0" encoding="utf-8"?><soap:Envelope '
             b'xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body>'
             b'<SendByBaseNumber2 xmlns="http://tempuri.org/"><username>demo</username>'
             b"<password>demo-password</password><text>1</text><to>09121234567</to>"
-            b"<bodyId>12x</bodyId></SendByBaseNumber2></soap:Body></soap:Envelope>"
-        )
+            b"<bodyId>%s</bodyId></SendByBaseNumber2></soap:Body></soap:Envelope>"
+        ) % body_id.encode()
         status, _, answer = http_call(emulator, "POST", "/post/Send.asmx", body, "text/xml")
         assert status == 500
         assert b"soap:Client" in answer

@@ -35,13 +35,14 @@ from smsbridge.exceptions import (
     ConfigurationError,
     ErrorCategory,
     InvalidMessageError,
+    OutcomeUnknownError,
     ProviderUnavailableError,
     SmsBridgeError,
     UnknownProviderError,
 )
 from smsbridge.segments import count_segments
 from smsbridge.testing.server import ManualClock
-from smsbridge.transport import HTTPTransport, Request
+from smsbridge.transport import HTTPTransport, Request, Response
 
 ONE = "+989121234567"
 JSON = "application/json; charset=utf-8"
@@ -291,6 +292,7 @@ class TestReplies:
             (200, answer("3000000000000000001", True), JSON, "unknown", "outcome_unknown", None),
             (200, b'{"RetStatus": 1}', JSON, "unknown", "outcome_unknown", None),
             (200, b"[1]", JSON, "unknown", "outcome_unknown", None),
+            (200, b"[" * 100_000 + b"]" * 100_000, JSON, "unknown", "outcome_unknown", None),
             (200, b"<html>ok</html>", "text/html", "unknown", "outcome_unknown", None),
             (200, b'{"Value": "30000', JSON, "unknown", "outcome_unknown", None),
             (
@@ -328,6 +330,7 @@ class TestReplies:
             "boolean-ret-status",
             "no-value",
             "not-an-object",
+            "nested-past-the-limit",
             "html-200",
             "truncated-json",
             "json-500",
@@ -357,6 +360,18 @@ class TestReplies:
             return
         assert result.error is not None
         assert (result.error.category.value, result.error.provider_code) == (category, code)
+
+    @pytest.mark.parametrize("depth", [100_000, 10])
+    def test_deep_json_is_unreadable(self, depth: int) -> None:
+        """JSON nested past the parser's limit is an unreadable reply, not a parser crash."""
+        reply = Response(
+            status_code=200,
+            headers=[("Content-Type", JSON)],
+            content=b"[" * depth + b"]" * depth,
+        )
+        batch = Batch(message=Message(text="hi"), recipients=(ONE,))
+        with pytest.raises(OutcomeUnknownError, match="could not be read"):
+            rest_provider().results_from(reply, batch)
 
     def test_ret_status_text_is_kept(self, emulator: Emulator) -> None:
         """StrRetStatus travels as the provider text of a refusal."""

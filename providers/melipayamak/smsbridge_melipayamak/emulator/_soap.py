@@ -78,14 +78,11 @@ class Call:
     def integer(self, name: str) -> int:
         """An xsd:int parameter (minOccurs 1: missing is refused, as ASMX does)."""
         value = self.text(name).strip()
-        try:
-            number = int(value)
-        except ValueError:
-            number = None
-        if number is None or not -(2**31) <= number < 2**31 or not value.lstrip("-").isdigit():
+        digits = value.removeprefix("-")
+        if not (digits.isascii() and digits.isdigit()) or not -(2**31) <= int(value) < 2**31:
             msg = f"'{value}' is not a valid value for {name} (xsd:int)."
             raise SoapError(msg)
-        return number
+        return int(value)
 
     def longs(self, name: str) -> list[int]:
         """An ArrayOfLong parameter."""
