@@ -8,7 +8,7 @@ them (deadline, size cap, no redirects, TLS, proxies, fault mapping).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import ClassVar, Final, Literal, Self
+from typing import ClassVar, Final, Literal, Self, cast
 from urllib.parse import urlsplit
 
 from smsbridge import (
@@ -112,16 +112,12 @@ class MelipayamakProvider(BaseProvider):
                 f"(it takes {', '.join(sorted(_URL_PARAMS))}, plus the client's own options)"
             )
         username, password = url.require_credentials()
-        raw_api = url.params.get("api") or "soap"
-        if raw_api not in ("soap", "rest"):
-            raise ConfigurationError(f"melipayamak://?api= is soap or rest, not {raw_api!r}")
-        api: Api = "rest" if raw_api == "rest" else "soap"
         return cls(
             username=username,
             password=password,
             sender=url.params.get("from") or None,
             endpoint=url.params.get("endpoint") or None,
-            api=api,
+            api=cast("Api", url.params.get("api") or "soap"),  # checked by __init__
             replace_semicolon=url.params.get("replace_semicolon"),
         )
 

@@ -88,7 +88,7 @@ class TestConfiguration:
     @pytest.mark.parametrize("api", ["xml", "REST", "console"])
     def test_unknown_api(self, api: str) -> None:
         """Only soap and rest are APIs, in the URL and in code."""
-        with pytest.raises(ConfigurationError, match="soap or rest"):
+        with pytest.raises(ConfigurationError, match="'soap' or 'rest'"):
             MelipayamakProvider.from_url(ProviderURL.parse(f"melipayamak://u:p@/?api={api}"))
         with pytest.raises(ConfigurationError, match="'soap' or 'rest'"):
             MelipayamakProvider(username="u", password="p", api=api)  # type: ignore[arg-type]
