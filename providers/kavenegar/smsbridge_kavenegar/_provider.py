@@ -21,6 +21,7 @@ from smsbridge import (
     InvalidMessageError,
     Message,
     OutcomeUnknownError,
+    ProviderError,
     ProviderUnavailableError,
     RecipientResult,
     ResultError,
@@ -55,6 +56,29 @@ def _id(value: object) -> str | None:
     """A message id as text, when ``value`` is a positive number."""
     text = str(value) if type(value) in (int, str) else ""
     return text if text.isascii() and text.isdigit() and text.strip("0") else None
+
+
+def _dicts(entries: object) -> bool:
+    return isinstance(entries, list) and all(isinstance(entry, dict) for entry in entries)
+
+
+def _read(response: Response, name: str, *, sending: bool) -> tuple[ProviderError | None, Any]:
+    """The error a reply means, or its ``entries`` when ``return.status`` is 200. The error is
+    built here, never raised: the frame holding the reply (which may echo the key) is gone
+    before anything raises, so no traceback printed with its locals shows the reply."""
+    try:
+        body = response.json()  # on every HTTP status: the code is in the body too
+    except ValueError:
+        body = None
+    head = body.get("return") if isinstance(body, dict) else None
+    code = head.get("status") if isinstance(head, dict) else None
+    if type(code) is not int:
+        if not sending and 200 <= response.status_code < 300:  # a query: ask again
+            return ProviderUnavailableError("kavenegar's reply is unreadable", provider=name), None
+        return http_status_error(response, name, sending=sending), None
+    if code != codes.SUCCESS:
+        return codes.error_for_code(code, head.get("message")), None  # type: ignore[union-attr]
+    return None, body.get("entries")
 
 
 class KavenegarProvider(BaseProvider):
@@ -180,24 +204,13 @@ class KavenegarProvider(BaseProvider):
 
     def _entries(self, response: Response, listed: bool = True, *, sending: bool = False) -> Any:
         """``entries`` of a reply whose ``return.status`` is 200; raises for any other."""
-        try:
-            body = response.json()  # on every HTTP status: the code is in the body too
-        except ValueError:
-            body = None
-        head = body.get("return") if isinstance(body, dict) else None
-        code = head.get("status") if isinstance(head, dict) else None
-        if type(code) is not int:
-            if not sending and 200 <= response.status_code < 300:  # a query: ask again
-                raise ProviderUnavailableError(
-                    "kavenegar's reply is unreadable", provider=self.name
-                )
-            raise http_status_error(response, self.name, sending=sending)
-        if code != codes.SUCCESS:
-            raise codes.error_for_code(code, head.get("message"))  # type: ignore[union-attr]
-        entries = body.get("entries")
-        if listed and not (isinstance(entries, list) and all(isinstance(e, dict) for e in entries)):
-            error = OutcomeUnknownError if sending else UnknownProviderError
-            raise error("kavenegar's reply holds no list of entries", provider=self.name)
+        error, entries = _read(response, self.name, sending=sending)
+        if error is None and listed and not _dicts(entries):
+            cls = OutcomeUnknownError if sending else UnknownProviderError
+            error = cls("kavenegar's reply holds no list of entries", provider=self.name)
+        if error is not None:
+            del entries  # see _read
+            raise error
         return entries
 
     def results_from(self, response: Response, batch: Batch) -> list[RecipientResult]:
@@ -262,5 +275,6 @@ class KavenegarProvider(BaseProvider):
         entries = self._entries(response, listed=False)
         credit = entries.get("remaincredit") if isinstance(entries, dict) else None
         if isinstance(credit, bool) or not isinstance(credit, int | float):
+            del entries, credit  # see _read
             raise UnknownProviderError("kavenegar's account/info has no credit", provider=self.name)
         return Balance(amount=float(credit), unit="rials", provider=self.name)
