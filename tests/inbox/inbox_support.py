@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from smsbridge import Client
+from smsbridge import Client, Retry
 
 ROOT = Path(__file__).resolve().parents[2]
 _SENDER = """
@@ -118,12 +118,14 @@ class Api:
         return data
 
 
-def melipayamak_client(url: str) -> Client:
+def melipayamak_client(url: str, *, retry: Retry | None = None) -> Client:
     """A client for a ``melipayamak://`` URL, its provider built here: a Client given a
-    provider object reaches it even where ``sms_outbox`` captures Clients built from URLs."""
+    provider object reaches it even where ``sms_outbox`` captures Clients built from URLs.
+    It tries each request once unless ``retry`` says otherwise: these tests are about what
+    one request's fault looks like."""
     from smsbridge_melipayamak import MelipayamakProvider
 
     from smsbridge.config import ProviderURL
 
     provider = MelipayamakProvider.from_url(ProviderURL.parse(url))
-    return Client(provider=provider, timeout=5)
+    return Client(provider=provider, timeout=5, retry=retry or Retry(attempts=1))

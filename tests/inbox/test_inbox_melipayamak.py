@@ -15,7 +15,7 @@ pytest.importorskip("smsbridge_melipayamak", reason="the Melipayamak provider is
 
 from smsbridge_melipayamak.emulator import Emulator, EmulatorState
 
-from smsbridge import Client, ErrorCategory, Message
+from smsbridge import Client, ErrorCategory, Message, Retry
 from smsbridge.inbox import (
     CHAOS_CATEGORIES,
     ChaosRule,
@@ -152,6 +152,20 @@ class TestHosted:
         with _client(emulator) as client:
             assert client.send("hi", ["09123456789"]).all_accepted
         assert len(store.rules()) == 1
+
+    def test_chaos_refusal_retried_by_default(self, emulator: Emulator, store: InboxStore) -> None:
+        """With the client's default retries, an unavailable provider is tried again: the
+        inbox shows the refused attempt, then the message the retry delivered."""
+        store.arm(ChaosRule(category=ErrorCategory.PROVIDER_UNAVAILABLE, provider="melipayamak"))
+        with melipayamak_client(
+            emulator.provider_url(), retry=Retry(attempts=2, backoff=0)
+        ) as client:
+            report = client.send("hi", ["09123456789"])
+        assert (report[0].accepted, report[0].attempts) == (True, 2)
+        refused, sent = store.messages(newest_first=False)
+        assert (refused.status, refused.chaos) == (MessageStatus.REJECTED, True)
+        assert sent.status is not MessageStatus.REJECTED
+        assert len(emulator.state.sent) == 1
 
     def test_emulator_faults_still_work(self, emulator: Emulator) -> None:
         """Faults armed on the emulator itself apply as before."""
