@@ -10,6 +10,7 @@ letters are refused outright: phonenumbers would otherwise read them as a keypad
 from __future__ import annotations
 
 import functools
+import itertools
 import re
 from collections.abc import Iterable
 from typing import Final
@@ -22,6 +23,7 @@ from smsbridge.exceptions import InvalidRecipientError, RecipientProblem
 __all__ = [
     "DEFAULT_REGION",
     "check_number",
+    "check_numbers",
     "is_known_region",
     "normalize_number",
     "normalize_recipients",
@@ -123,6 +125,28 @@ def check_number(
     return _full_check(text, region, landlines)
 
 
+def check_numbers(
+    raws: Iterable[object], region: str = DEFAULT_REGION, *, landlines: bool = False
+) -> list[tuple[str | None, str | None]]:
+    """:func:`check_number` for each of ``raws``, in order; the same answers, with the common
+    national form (``09123456789``) read without a function call per number."""
+    shape = _mobile_shape(region)
+    if shape is None or not shape.national_prefix:
+        return [check_number(raw, region, landlines=landlines) for raw in raws]
+    prefix, code = shape.national_prefix, shape.country_code
+    cut, lengths, match = len(prefix), shape.lengths, shape.national.match
+    out: list[tuple[str | None, str | None]] = []
+    append = out.append
+    for raw in raws:
+        if type(raw) is str and raw.startswith(prefix) and raw.isascii():
+            national = raw[cut:]
+            if national.isdigit() and len(national) in lengths and match(national):
+                append((f"+{code}{national}", None))
+                continue
+        append(check_number(raw, region, landlines=landlines))
+    return out
+
+
 _MOBILE_TYPES: Final = frozenset(
     {phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE}
 )
@@ -195,8 +219,9 @@ def normalize_recipients(
     """
     normalized: list[str] = []
     problems: list[RecipientProblem] = []
-    for index, raw in enumerate(recipients, start):
-        number, reason = check_number(raw, region, landlines=landlines)
+    listed = list(recipients)
+    checked = check_numbers(listed, region, landlines=landlines)
+    for index, raw, (number, reason) in zip(itertools.count(start), listed, checked, strict=False):
         if number is None:
             problems.append(RecipientProblem(index, raw, reason or "invalid"))
         else:

@@ -7,7 +7,7 @@ import random
 import phonenumbers
 import pytest
 
-from smsbridge.phone import _fast_mobile, _full_check, _mobile_shape, check_number
+from smsbridge.phone import _fast_mobile, _full_check, _mobile_shape, check_number, check_numbers
 
 REGIONS = ["IR", "DE", "US", "GB", "IT", "AE", "TR", "IN", "FR", "BR"]
 
@@ -93,3 +93,19 @@ class TestFastPathAgreement:
         assert _fast_mobile("+14155550100", "IR") is None
         assert _fast_mobile("０９１２３４５６７８９", "IR") is None  # full-width digits
         assert check_number("+14155550100", "IR") == ("+14155550100", None)
+
+
+class TestCheckNumbers:
+    """``check_numbers`` (the campaigns' batch form) answers exactly as ``check_number``."""
+
+    @pytest.mark.parametrize("region", REGIONS)
+    @pytest.mark.parametrize("landlines", [False, True])
+    def test_same_answers(self, region: str, landlines: bool) -> None:
+        rng = random.Random(f"check-numbers-{region}")  # noqa: S311 - reproducible test data
+        texts: list[object] = []
+        for _ in range(200):
+            texts.extend(written_forms(rng, region))
+            texts.extend(written_forms(rng, region, phonenumbers.PhoneNumberType.FIXED_LINE))
+        texts += ["", "  ", "0", "09123456789 ", " 09123456789", "0912345678", 5, None]
+        expected = [check_number(text, region, landlines=landlines) for text in texts]
+        assert check_numbers(texts, region, landlines=landlines) == expected

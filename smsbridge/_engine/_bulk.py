@@ -47,7 +47,7 @@ from smsbridge.exceptions import (
 )
 from smsbridge.journal import CampaignIdentity, JournalRow, JournalTotals, RowState
 from smsbridge.journal._sqlite import SqliteJournal
-from smsbridge.phone import check_number
+from smsbridge.phone import check_numbers
 from smsbridge.provider import Batch
 from smsbridge.sources import NumberFile
 
@@ -577,12 +577,13 @@ def _checked(
     entries: list[tuple[str, str | None]], position: int, region: str, landlines: bool
 ) -> list[tuple[int, str, str | None, str | None, str | None]]:
     """Journal rows ``(position, raw, E.164 or None, reason, origin if invalid)``."""
-    rows = []
-    for raw, origin in entries:
-        number, reason = check_number(raw, region, landlines=landlines)
-        rows.append((position, raw, number, reason, None if reason is None else origin))
-        position += 1
-    return rows
+    checked = check_numbers([raw for raw, _ in entries], region, landlines=landlines)
+    return [
+        (at, raw, number, reason, None if reason is None else origin)
+        for at, (raw, origin), (number, reason) in zip(
+            itertools.count(position), entries, checked, strict=False
+        )
+    ]
 
 
 def _finish(store: SqliteJournal, state: dict[str, Any]) -> None:

@@ -130,12 +130,16 @@ class Engine:
 
     def _batches(self, plan: Plan) -> tuple[list[RecipientResult | None], list[list[int]]]:
         """Pre-filled results for vetoed recipients, and the positions to send in batches."""
-        slots: list[RecipientResult | None] = []
+        outgoing = plan.outgoing
+        slots: list[RecipientResult | None] = [None] * len(outgoing.recipients)
         pending: list[int] = []
-        for position, number in enumerate(plan.outgoing.recipients):
-            slots.append(plan.outgoing.vetoed_result(number, plan.segments))
-            if slots[-1] is None:
-                pending.append(position)
+        if outgoing.veto_reason is None and not outgoing.rejections:
+            pending = list(range(len(outgoing.recipients)))  # no hook stopped anyone
+        else:
+            for position, number in enumerate(outgoing.recipients):
+                slots[position] = outgoing.vetoed_result(number, plan.segments)
+                if slots[position] is None:
+                    pending.append(position)
         size = batch_size(plan.outgoing.message, self.provider)
         return slots, [pending[i : i + size] for i in range(0, len(pending), size)]
 

@@ -9,7 +9,7 @@ import attrs
 
 from smsbridge._models import Message, RecipientResult, ResultError, SendStatus, Template
 from smsbridge.exceptions import InvalidMessageError, InvalidRecipientError, RecipientProblem
-from smsbridge.phone import check_number, normalize_recipients
+from smsbridge.phone import check_numbers, normalize_recipients
 from smsbridge.segments import count_segments
 
 if TYPE_CHECKING:
@@ -112,6 +112,9 @@ class Prepared:
     def assemble(self, sent: Sequence[RecipientResult]) -> list[RecipientResult]:
         """One result per input position; merged duplicates repeat their first's outcome, and
         skipped invalid numbers are rejected."""
+        if not self.invalid and len(self.outgoing) == len(self.numbers):
+            # Nothing merged, nothing invalid: the results are in input order already.
+            return list(sent)
         by_position = dict(zip(self.outgoing, sent, strict=True))
         first_position: dict[str, int] = {}
         results: list[RecipientResult] = []
@@ -152,8 +155,9 @@ def prepare(
     invalid: dict[int, str] = {}
     if skip_invalid:
         checked = []
-        for position, raw in enumerate(listed):
-            number, reason = check_number(raw, region, landlines=landlines)
+        for position, (raw, (number, reason)) in enumerate(
+            zip(listed, check_numbers(listed, region, landlines=landlines), strict=True)
+        ):
             if number is None:
                 invalid[position] = reason or "invalid"
                 checked.append(raw if isinstance(raw, str) else repr(raw))

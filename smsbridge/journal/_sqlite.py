@@ -409,8 +409,12 @@ class SqliteJournal:
         db = self._db
         final: list[JournalRow] = []
         records: list[tuple[object, ...]] = []
+        valid: dict[int, tuple[str | None, str]] = {}
         for position, raw, number, reason, origin in rows:
-            if number is None:
+            if number is not None:
+                # The common case, as one JSON object: position to (raw if it differs, E.164).
+                valid[position] = (None if raw == number else raw, number)
+            else:
                 records.append((position, raw, None, REJECTED, reason, origin))
                 final.append(
                     JournalRow(
@@ -423,23 +427,30 @@ class SqliteJournal:
                         origin=origin,
                     )
                 )
-            else:
-                records.append(
-                    (position, None if raw == number else raw, number, PENDING, None, None)
-                )
-        if not records:
+        if not records and not valid:
             self._set_meta({"source": json.dumps(source)})
             return final
-        # One statement for the chunk, its rows as one JSON text: SQLite works through it
-        # without the interpreter lock, where executemany would take and drop the lock once
-        # per row, fighting the event loop's thread for it.
-        db.execute(
-            "INSERT OR IGNORE INTO recipients (position, raw, recipient, state, error, origin) "
-            "SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, "
-            "value ->> 5 FROM json_each(?)",
-            (json.dumps(records, ensure_ascii=False),),
-        )
-        first, last = records[0][0], records[-1][0]
+        # One statement for the chunk's valid rows and one for its invalid ones, the rows as one
+        # JSON text: SQLite works through it without the interpreter lock, where executemany
+        # would take and drop the lock once per row, fighting the event loop's thread for it.
+        if valid:
+            db.execute(
+                "INSERT OR IGNORE INTO recipients (position, raw, recipient, state) "
+                f"SELECT CAST(key AS INTEGER), value ->> 0, value ->> 1, {PENDING} "
+                "FROM json_each(?)",
+                (json.dumps(valid, ensure_ascii=False),),
+            )
+        if records:
+            db.execute(
+                "INSERT OR IGNORE INTO recipients (position, raw, recipient, state, error, "
+                "origin) SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, "
+                "value ->> 4, value ->> 5 FROM json_each(?)",
+                (json.dumps(records, ensure_ascii=False),),
+            )
+        first, last = rows[0][0], rows[-1][0]
+        if not valid:
+            self._set_meta({"source": json.dumps(source)})
+            return final
         # Deduplication, set at a time inside SQLite: the chunk's numbers into the index (the
         # first position of each wins), then every row whose number an earlier position holds
         # becomes a duplicate of it.
@@ -449,8 +460,7 @@ class SqliteJournal:
             "GROUP BY 1 ORDER BY 1 ON CONFLICT DO NOTHING",
             (first, last),
         ).rowcount
-        valid = sum(1 for record in records if record[3] == PENDING)
-        if inserted != valid:
+        if inserted != len(valid):
             # Some number of this chunk was seen before (here or earlier): mark its later rows.
             # Most campaigns have none, and then this join is skipped.
             db.execute(
@@ -587,10 +597,12 @@ class SqliteJournal:
         )
         return int(cursor.lastrowid or 0)
 
+    # Accepted rows sharing segments, provider and attempts (a batch's, usually) as one JSON
+    # object, position to message id: the least Python per row, one statement per group.
     _ACCEPTED: Final = (
         "INSERT OR REPLACE INTO outcomes (position, state, message_id, segments, provider, "
-        f"attempts, at) SELECT value ->> 0, {ACCEPTED}, value ->> 1, value ->> 2, value ->> 3, "
-        "value ->> 4, ? FROM json_each(?)"
+        f"attempts, at) SELECT CAST(key AS INTEGER), {ACCEPTED}, value, ?, ?, ?, ? "
+        "FROM json_each(?)"
     )
     _FAILED: Final = (
         "INSERT OR REPLACE INTO outcomes (position, state, message_id, segments, category, "
@@ -609,14 +621,15 @@ class SqliteJournal:
         """Write ``(position, result, provider)`` outcomes and land ``flight`` (inside a
         :meth:`transaction`); ``attempted``: the result's provider requests are counted (a
         settlement's are not)."""
-        accepted: list[tuple[object, ...]] = []
+        accepted: dict[tuple[int, str | None, int], dict[int, str | None]] = {}
         failed: list[tuple[object, ...]] = []
         for position, result, provider in outcomes:
             attempts = result.attempts if attempted else 0
             error = result.error
             if error is None and result.status is SendStatus.ACCEPTED:
-                # The common case, with the fewest columns: one row per campaign recipient.
-                accepted.append((position, result.message_id, result.segments, provider, attempts))
+                # The common case: one row per campaign recipient.
+                group = (result.segments, provider, attempts)
+                accepted.setdefault(group, {})[position] = result.message_id
                 continue
             code = None if error is None else error.provider_code
             failed.append(
@@ -635,8 +648,11 @@ class SqliteJournal:
             )
         # As in enqueue: one statement each, the rows as one JSON text.
         now = time.time()
-        if accepted:
-            self._db.execute(self._ACCEPTED, (now, json.dumps(accepted, ensure_ascii=False)))
+        for (segments, provider_name, attempts), ids in accepted.items():
+            self._db.execute(
+                self._ACCEPTED,
+                (segments, provider_name, attempts, now, json.dumps(ids, ensure_ascii=False)),
+            )
         if failed:
             self._db.execute(self._FAILED, (now, json.dumps(failed, ensure_ascii=False)))
         if flight is not None:
