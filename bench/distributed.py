@@ -1,7 +1,7 @@
 """Distributed campaigns: throughput with 1, 2 and 4 Celery workers, and the journals' cost.
 
-    python bench/distributed.py            # about two minutes on 2 cores
-    python bench/distributed.py --numbers 4000 --rounds 1
+    python bench/distributed.py            # about four minutes on 2 cores
+    python bench/distributed.py --numbers 8000 --rounds 1
 
 Needs redis-server and Postgres (initdb/pg_ctl) installed; it starts its own throwaway
 servers on 127.0.0.1 (tests/distributed/distributed_services.py) and Celery workers as
@@ -11,7 +11,8 @@ processes (tests/distributed/distributed_celery_app.py), and the Melipayamak emu
 1. Throughput: one campaign through N workers (one request at a time each), against one
    process's ``send_bulk`` with ``concurrency=N`` (the same total concurrency), N = 1, 2, 4.
    Timed from the start of the campaign (creation and fan-out included, workers already
-   running) to its last outcome. The goal: 4 workers ≥ 3.5× one.
+   running and warmed up by a small campaign) to its last outcome. The goal: 4 workers ≥ 3.5×
+   one.
 2. Journal overhead per row: the writes a row costs — enqueued, claimed (in flight) and
    landed, in batches of 100 — in the Postgres journal against the SQLite journal's
    (enqueue, mark_in_flight, write_outcomes), on this machine.
@@ -100,6 +101,9 @@ def throughput(
             )
             celery_times, local_times = [], []
             try:
+                # Warm-up, not timed: each worker's first job opens its connections and loads
+                # the provider plugin (about 0.4 s); throughput is the steady state's.
+                celery_campaign(campaigns, "warm-up", numbers(workers * 200, 9_000_000))
                 for round_ in range(rounds):
                     offset = (round_ + 1) * 1_000_000
                     celery_times.append(
@@ -190,7 +194,7 @@ def journal_overhead(postgres: PostgresServer, count: int) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--numbers", type=int, default=8000)
+    parser.add_argument("--numbers", type=int, default=20_000)
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--journal-rows", type=int, default=20_000)
     args = parser.parse_args()

@@ -186,6 +186,7 @@ def _fill(
         position += len(rows)
     with store.transaction():
         store.finish_enqueue(last)
+    store.analyze()
     return batches
 
 

@@ -146,25 +146,14 @@ _MIGRATIONS: Final[tuple[LiteralString, ...]] = (
     """,
 )
 
-# A row as readers see it: its own outcome, or a duplicate's first occurrence's; and whether
-# the request carrying it (or its first) is in flight, and past its lease.
-_FROM: Final = """
-    FROM smsbridge.recipients r
-    LEFT JOIN smsbridge.recipients f
-        ON r.state = 5 AND f.campaign = r.campaign AND f.position = r.duplicate_of
-    LEFT JOIN smsbridge.outcomes o ON o.campaign = r.campaign
-        AND o.position = COALESCE(f.position, r.position)
-    LEFT JOIN smsbridge.flights fl ON fl.id = COALESCE(f.flight, r.flight)
-        AND COALESCE(f.state, r.state) = 1
-"""
-_FLYING: Final = "(o.state IS NULL AND r.state != 3 AND COALESCE(f.state, r.state) = 1)"
-_EXPIRED: Final = "(fl.id IS NULL OR fl.lease_until < now())"
-_COLUMNS: Final = f"""
-    r.position, COALESCE(r.raw, r.recipient), r.recipient, r.state, o.state, o.message_id,
-    COALESCE(o.segments, 0), o.category, o.provider_code, COALESCE(r.error, o.error),
-    r.duplicate_of, o.delivery, o.provider, COALESCE(o.attempts, 0), r.origin,
-    {_FLYING}, {_FLYING} AND {_EXPIRED}
-"""
+_RECIPIENT: Final = (
+    "SELECT position, COALESCE(raw, recipient), recipient, state, error, duplicate_of, origin, "
+    "flight FROM smsbridge.recipients"
+)
+_OUTCOME: Final = (
+    "SELECT position, state, message_id, segments, category, provider_code, error, delivery, "
+    "provider, attempts FROM smsbridge.outcomes"
+)
 
 
 _UPSERT: Final = """
@@ -560,6 +549,14 @@ class PostgresJournal:
         """Record that every input recipient has a row (inside a :meth:`transaction`)."""
         self._set_source({**source, "done": True})
 
+    def analyze(self) -> None:
+        """Refresh the planner's statistics after a campaign was filled: autovacuum would only
+        get to tables filled this fast a minute or more later, and until then the planner
+        takes them for empty."""
+        with self._errors():
+            for table in ("recipients", "numbers", "outcomes", "flights"):
+                self.db.execute("ANALYZE smsbridge." + table)
+
     def row_count(self) -> int:
         """How many input recipients have a row."""
         row = self._one(
@@ -875,20 +872,63 @@ class PostgresJournal:
         )
         return bool(row[0])
 
+    def _assemble(self, page: list[Any]) -> list[JournalRow]:
+        """Journal rows for a page of recipient rows: their outcomes (a duplicate's first's)
+        and, for rows in flight, whether their flight's lease ran out. A few indexed look-ups
+        per page, whatever the planner's statistics say."""
+        campaign = self.campaign_id
+        own = {int(values[0]): values for values in page}
+        firsts = {
+            int(values[5]) if int(values[3]) == DUPLICATE else int(values[0]) for values in page
+        }
+        missing = sorted(firsts - own.keys())
+        for values in self._all(
+            _RECIPIENT + " WHERE campaign = %s AND position = ANY(%s::integer[])",
+            (campaign, missing),
+        ):
+            own.setdefault(int(values[0]), values)
+        outcomes = {
+            int(values[0]): values
+            for values in self._all(
+                _OUTCOME + " WHERE campaign = %s AND position = ANY(%s::integer[])",
+                (campaign, sorted(firsts)),
+            )
+        }
+        flights = sorted(
+            {str(own[f][7]) for f in firsts if int(own[f][3]) == IN_FLIGHT and own[f][7]}
+        )
+        live = {
+            str(row[0])
+            for row in self._all(
+                "SELECT id FROM smsbridge.flights WHERE id = ANY(%s::uuid[]) "
+                "AND lease_until >= now()",
+                (flights,),
+            )
+        }
+        rows = []
+        for values in page:
+            position, state = int(values[0]), int(values[3])
+            first = int(values[5]) if state == DUPLICATE else position
+            outcome = outcomes.get(first)
+            head = own[first]
+            flying = outcome is None and state != REJECTED and int(head[3]) == IN_FLIGHT
+            rows.append(_row(values, outcome, flying, flying and str(head[7]) not in live))
+        return rows
+
     def _rows(
         self, where: LiteralString = "TRUE", params: Sequence[object] = ()
     ) -> Iterator[JournalRow]:
-        """Rows matching ``where`` in input order, a page at a time (no long transaction)."""
+        """Recipient rows matching ``where`` (on ``smsbridge.recipients`` alone) in input
+        order, a page at a time (no long transaction)."""
         campaign = self.campaign_id
         after = -1
         query: LiteralString = (
-            "SELECT " + _COLUMNS + _FROM + " WHERE r.campaign = %s AND r.position > %s AND ("
-            + where + ") ORDER BY r.position LIMIT %s"
+            _RECIPIENT + " WHERE campaign = %s AND position > %s AND (" + where
+            + ") ORDER BY position LIMIT %s"
         )  # fmt: skip
         while True:
             page = self._all(query, (campaign, after, *params, _PAGE))
-            for values in page:
-                yield _row(values)
+            yield from self._assemble(page)
             if len(page) < _PAGE:
                 return
             after = int(page[-1][0])
@@ -899,21 +939,58 @@ class PostgresJournal:
 
     def final_rows(self) -> Iterator[JournalRow]:
         """Rows with an outcome, in input order; duplicates left out."""
-        return self._rows(
-            f"r.state != {DUPLICATE} AND (r.state = {REJECTED} OR o.state IS NOT NULL)"
-        )
+        return self._rows(f"state IN ({REJECTED}, {SETTLED})")
 
     def duplicates(self) -> Iterator[JournalRow]:
         """Rows of numbers given more than once, with their first occurrence's outcome."""
-        return self._rows(f"r.state = {DUPLICATE}")
+        return self._rows(f"state = {DUPLICATE}")
 
     def unknown(self) -> Iterator[JournalRow]:
         """Rows whose outcome is unknown, rows of expired flights (dead workers) included."""
-        return self._rows(f"o.state = {UNKNOWN} OR ({_FLYING} AND {_EXPIRED})")
+        campaign = self.campaign_id
+        firsts = {
+            int(p)
+            for (p,) in self._all(
+                "SELECT position FROM smsbridge.outcomes WHERE campaign = %s "
+                f"AND state = {UNKNOWN}",
+                (campaign,),
+            )
+        }
+        firsts |= {
+            int(p)
+            for (p,) in self._all(
+                "SELECT r.position FROM smsbridge.recipients r LEFT JOIN smsbridge.flights fl "
+                f"ON fl.id = r.flight WHERE r.campaign = %s AND r.state = {IN_FLIGHT} "
+                "AND (fl.id IS NULL OR fl.lease_until < now())",
+                (campaign,),
+            )
+        }
+        if not firsts:
+            return iter(())
+        copies = {
+            int(p)
+            for (p,) in self._all(
+                "SELECT position FROM smsbridge.recipients WHERE campaign = %s "
+                f"AND state = {DUPLICATE} AND duplicate_of = ANY(%s::integer[])",
+                (campaign, sorted(firsts)),
+            )
+        }
+        wanted = sorted(firsts | copies)
+
+        def pages() -> Iterator[JournalRow]:
+            for start in range(0, len(wanted), _PAGE):
+                page = self._all(
+                    _RECIPIENT + " WHERE campaign = %s AND position = ANY(%s::integer[]) "
+                    "ORDER BY position",
+                    (campaign, wanted[start : start + _PAGE]),
+                )
+                yield from self._assemble(page)
+
+        return pages()
 
     def invalid(self) -> Iterator[JournalRow]:
         """Rows that are not valid numbers."""
-        return self._rows(f"r.state = {REJECTED}")
+        return self._rows(f"state = {REJECTED}")
 
     def reasons(self) -> dict[str, int]:
         """Rejected and unknown rows counted by category."""
@@ -934,50 +1011,90 @@ class PostgresJournal:
             found[name] = found.get(name, 0) + int(invalid)
         return dict(sorted(found.items(), key=lambda item: -item[1]))
 
+    def _counts(self) -> dict[str, int]:
+        """Rows by recipient state, outcomes by state (first occurrences), duplicates by their
+        first's outcome, accepted parts, and rows of expired flights (with their duplicates).
+
+        Plain aggregates on one table or one equality join each: whatever the planner thinks
+        of a freshly filled table, none of them can turn quadratic."""
+        campaign = self.campaign_id
+        found = dict.fromkeys(
+            ("rows", "pending", "in_flight", "invalid", "duplicate", "segments", "lost"), 0
+        )
+        for state, count in self._all(
+            "SELECT state, count(*) FROM smsbridge.recipients WHERE campaign = %s GROUP BY 1",
+            (campaign,),
+        ):
+            found["rows"] += int(count)
+            name = {PENDING: "pending", IN_FLIGHT: "in_flight", REJECTED: "invalid"}.get(
+                int(state), "duplicate" if int(state) == DUPLICATE else None
+            )
+            if name is not None:
+                found[name] += int(count)
+        for state, count, parts in self._all(
+            "SELECT state, count(*), COALESCE(sum(segments), 0) FROM smsbridge.outcomes "
+            "WHERE campaign = %s GROUP BY 1",
+            (campaign,),
+        ):
+            found[_OUTCOME_STATES[int(state)].value] = int(count)
+            if int(state) == ACCEPTED:
+                found["segments"] = int(parts)
+        for state, count in self._all(
+            "SELECT o.state, count(*) FROM smsbridge.recipients r JOIN smsbridge.outcomes o "
+            "ON o.campaign = r.campaign AND o.position = r.duplicate_of "
+            f"WHERE r.campaign = %s AND r.state = {DUPLICATE} GROUP BY 1",
+            (campaign,),
+        ):
+            found["duplicate_" + _OUTCOME_STATES[int(state)].value] = int(count)
+        if found["in_flight"]:
+            expired = self._one(
+                "SELECT count(*) FROM smsbridge.recipients r LEFT JOIN smsbridge.flights fl "
+                "ON fl.id = r.flight WHERE r.campaign = %s "
+                f"AND r.state = {IN_FLIGHT} AND (fl.id IS NULL OR fl.lease_until < now())",
+                (campaign,),
+            )[0]
+            copies = self._one(
+                "SELECT count(*) FROM smsbridge.recipients r JOIN smsbridge.recipients f "
+                "ON f.campaign = r.campaign AND f.position = r.duplicate_of "
+                "LEFT JOIN smsbridge.flights fl ON fl.id = f.flight "
+                f"WHERE r.campaign = %s AND r.state = {DUPLICATE} AND f.state = {IN_FLIGHT} "
+                "AND (fl.id IS NULL OR fl.lease_until < now())",
+                (campaign,),
+            )[0]
+            found["lost"] = int(expired) + int(copies)
+        return found
+
     def totals(self) -> JournalTotals:
         """Counts by outcome, duplicates counted with their first occurrence's outcome; rows
         of a dead worker's request (past its lease) count as unknown, as they will be."""
-        row = self._one(
-            "SELECT count(*), "
-            f"count(*) FILTER (WHERE r.state = {REJECTED}), "
-            f"count(*) FILTER (WHERE o.state = {ACCEPTED}), "
-            f"count(*) FILTER (WHERE o.state = {REJECTED}), "
-            f"count(*) FILTER (WHERE o.state = {UNKNOWN}), "
-            f"COALESCE(sum(o.segments) FILTER (WHERE o.state = {ACCEPTED} "
-            f"AND r.state != {DUPLICATE}), 0), "
-            f"count(*) FILTER (WHERE {_FLYING} AND {_EXPIRED}) " + _FROM + " WHERE r.campaign = %s",
-            (self.campaign_id,),
-        )
-        total, invalid, accepted, rejected, unknown, segments, lost = (int(v) for v in row)
-        rejected += invalid
-        unknown += lost
+        found = self._counts()
+
+        def outcome(name: str) -> int:
+            return found.get(name, 0) + found.get("duplicate_" + name, 0)
+
+        accepted = outcome("accepted")
+        rejected = outcome("rejected") + found["invalid"]
+        unknown = outcome("unknown") + found["lost"]
+        total = found["rows"]
         return JournalTotals(
             total=total,
             accepted=accepted,
             rejected=rejected,
             unknown=unknown,
             pending=total - accepted - rejected - unknown,
-            segments=segments,
+            segments=found["segments"],
         )
 
     def progress_counts(self) -> dict[str, int]:
         """Rows by state, duplicates left out (they follow their first occurrence)."""
-        counts = dict.fromkeys(("pending", "in_flight", "accepted", "rejected", "unknown"), 0)
-        for state, outcome, count in self._all(
-            "SELECT r.state, o.state, count(*) FROM smsbridge.recipients r "
-            "LEFT JOIN smsbridge.outcomes o ON o.campaign = r.campaign AND o.position = r.position "
-            f"WHERE r.campaign = %s AND r.state != {DUPLICATE} GROUP BY 1, 2",
-            (self.campaign_id,),
-        ):
-            if outcome is not None:
-                counts[_OUTCOME_STATES[int(outcome)].value] += int(count)
-            elif int(state) == REJECTED:
-                counts["rejected"] += int(count)
-            elif int(state) == IN_FLIGHT:
-                counts["in_flight"] += int(count)
-            else:
-                counts["pending"] += int(count)
-        return counts
+        found = self._counts()
+        return {
+            "pending": found["pending"],
+            "in_flight": found["in_flight"],
+            "accepted": found.get("accepted", 0),
+            "rejected": found.get("rejected", 0) + found["invalid"],
+            "unknown": found.get("unknown", 0),
+        }
 
     def record_delivery(self, statuses: Iterable[tuple[int, str]]) -> None:
         """Store ``(position, delivery status)`` pairs from a delivery-status check."""
@@ -1051,14 +1168,23 @@ def _by_provider(provider: str | EllipsisType | None) -> tuple[LiteralString, tu
     return " AND provider = %s", (provider,)
 
 
-def _row(values: Sequence[Any]) -> JournalRow:
-    (position, raw, recipient, own, outcome, message_id, segments, category, code, error,
-     duplicate_of, delivery, provider, attempts, origin, flying, lost) = values  # fmt: skip
+def _row(
+    values: Sequence[Any], outcome: Sequence[Any] | None, flying: bool, lost: bool
+) -> JournalRow:
+    position, raw, recipient, own, own_error, duplicate_of, origin, _ = values
+    message_id = category = code = delivery = provider = None
+    segments = attempts = 0
+    error = own_error
+    if outcome is not None:
+        _, _, message_id, segments, category, code, outcome_error, delivery, provider, attempts = (
+            outcome
+        )
+        error = own_error or outcome_error
     if int(own) == REJECTED:
         state = RowState.REJECTED
         category = ErrorCategory.INVALID_RECIPIENT.value
     elif outcome is not None:
-        state = _OUTCOME_STATES[int(outcome)]
+        state = _OUTCOME_STATES[int(outcome[1])]
     elif lost:
         state, category, error = RowState.UNKNOWN, ErrorCategory.OUTCOME_UNKNOWN.value, INTERRUPTED
     elif flying:
