@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Self
 import attrs
 
 from smsbridge import _intercept
-from smsbridge._boundary import public_errors
+from smsbridge._boundary import public_async_errors, public_errors
 from smsbridge._engine._engine import Engine
 from smsbridge._engine._failover import Retry, labels_for, make_route
 from smsbridge._engine._health import Breaker
@@ -316,6 +316,7 @@ class Client(_Facade):
     :param transport: ``(sync, async)`` transports to use instead of HTTP (tests).
     """
 
+    @public_errors
     def send(
         self,
         message: Message | Template | str,
@@ -337,6 +338,7 @@ class Client(_Facade):
             _message(message, sender, flash, udh, reference), recipients, skip_invalid=skip_invalid
         )
 
+    @public_async_errors
     async def asend(
         self,
         message: Message | Template | str,
@@ -353,6 +355,7 @@ class Client(_Facade):
             _message(message, sender, flash, udh, reference), recipients, skip_invalid=skip_invalid
         )
 
+    @public_async_errors
     async def asend_bulk(
         self,
         message: Message | Template | str,
@@ -391,6 +394,7 @@ class Client(_Facade):
             skip_invalid=skip_invalid,
         )
 
+    @public_errors
     def send_bulk(
         self,
         message: Message | Template | str,
@@ -444,6 +448,7 @@ class Client(_Facade):
 
         return asyncio.run(run())
 
+    @public_errors
     def delivery_status(
         self, message_ids: Sequence[str], *, provider: str | None = None
     ) -> list[DeliveryReport]:
@@ -454,12 +459,14 @@ class Client(_Facade):
         """
         return self.engine.delivery_status(message_ids, provider)
 
+    @public_async_errors
     async def adelivery_status(
         self, message_ids: Sequence[str], *, provider: str | None = None
     ) -> list[DeliveryReport]:
         """Async twin of :meth:`delivery_status`."""
         return await self.engine.adelivery_status(message_ids, provider)
 
+    @public_errors
     def balance(self, *, provider: str | None = None) -> Balance:
         """The account's credit, in the provider's unit (messages or rials).
 
@@ -467,10 +474,12 @@ class Client(_Facade):
         """
         return self.engine.balance(provider)
 
+    @public_async_errors
     async def abalance(self, *, provider: str | None = None) -> Balance:
         """Async twin of :meth:`balance`."""
         return await self.engine.abalance(provider)
 
+    @public_errors
     def check_journal_deliveries(self, journal: str | Path) -> dict[str, int]:
         """Check the delivery of every message a campaign's journal records as accepted; the
         statuses are stored in the journal and counted."""
@@ -484,6 +493,7 @@ class Client(_Facade):
         with SqliteJournal(journal) as book:
             return check_deliveries(self.engine, book)
 
+    @public_errors
     def settle_journal(self, journal: str | Path) -> dict[str, int]:
         """Ask the provider what became of a campaign's unknown rows (where it can look sends up
         by key, within its window): ``accepted`` ones get their message id, ``not_sent`` ones
@@ -539,6 +549,7 @@ class AsyncClient(_Facade):
     1
     """
 
+    @public_async_errors
     async def send(
         self,
         message: Message | Template | str,
@@ -555,6 +566,7 @@ class AsyncClient(_Facade):
             _message(message, sender, flash, udh, reference), recipients, skip_invalid=skip_invalid
         )
 
+    @public_async_errors
     async def send_bulk(
         self,
         message: Message | Template | str,
@@ -586,12 +598,14 @@ class AsyncClient(_Facade):
             skip_invalid=skip_invalid,
         )
 
+    @public_async_errors
     async def delivery_status(
         self, message_ids: Sequence[str], *, provider: str | None = None
     ) -> list[DeliveryReport]:
         """The delivery status of each message id, in order (see :meth:`Client.delivery_status`)."""
         return await self.engine.adelivery_status(message_ids, provider)
 
+    @public_async_errors
     async def balance(self, *, provider: str | None = None) -> Balance:
         """The account's credit, in the provider's unit (see :meth:`Client.balance`)."""
         return await self.engine.abalance(provider)

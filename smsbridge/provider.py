@@ -29,10 +29,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from types import TracebackType
-from typing import TYPE_CHECKING, ClassVar, Self
+from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 import attrs
 
+from smsbridge._boundary import public_errors
 from smsbridge._models import (
     Balance,
     Capabilities,
@@ -83,6 +84,15 @@ class BaseProvider:
     scheme: ClassVar[str] = ""
     """The URL scheme the provider registers under, e.g. ``"melipayamak"``."""
     capabilities: Capabilities = Capabilities()
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        # A provider is built from credentials, often in the application's code: an error
+        # while building it must not carry the frames that held them (a traceback printed with
+        # its locals would show the password).
+        init = cls.__dict__.get("__init__")
+        if init is not None:
+            setattr(cls, "__init__", public_errors(init))  # noqa: B010 - mypy forbids cls.__init__ =
 
     @property
     def name(self) -> str:
