@@ -23,7 +23,7 @@ import logging
 import os
 import tempfile
 import time
-from collections import Counter, deque
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -36,7 +36,7 @@ from smsbridge._engine._failover import Outcome, Pause
 from smsbridge._engine._outgoing import OutgoingSend, results_for_error
 from smsbridge._engine._pacer import RequestPacer
 from smsbridge._engine._prepare import batch_size
-from smsbridge._models import Message, RecipientResult, SendReport, Template
+from smsbridge._models import Message, RecipientResult, SendReport, SendStatus, Template
 from smsbridge._report import ReportWriter
 from smsbridge.exceptions import (
     ConfigurationError,
@@ -208,7 +208,7 @@ class _Source:
             return
         values = itertools.islice(iter(self.values), rows, None) if rows else iter(self.values)
         while chunk_values := list(itertools.islice(values, next(sizes))):
-            texts = [_value(raw) for raw in chunk_values]
+            texts = [raw if type(raw) is str else _value(raw) for raw in chunk_values]
             # One update per chunk hashes the same bytes as one per value (verify() does that).
             self._digest.update(("\n".join(texts) + "\n").encode())
             rows += len(texts)
@@ -536,8 +536,12 @@ class _Campaign:
                     await self.port.take_off([], settled)
                 final = [results[i] for i in range(len(numbers))]
             engine.host.after_send(outgoing, SendReport(final, provider=name))
-            for status, count in Counter(result.status for result in final).items():
-                self.counts[status.value] += count
+            statuses = [result.status for result in final]
+            accepted = statuses.count(SendStatus.ACCEPTED)
+            unknown = statuses.count(SendStatus.UNKNOWN)
+            self.counts["accepted"] += accepted
+            self.counts["unknown"] += unknown
+            self.counts["rejected"] += len(statuses) - accepted - unknown
             self.done += len(final)
             if self.on_progress is not None:
                 self.on_progress(BulkProgress(total=self.total, done=self.done, **self.counts))

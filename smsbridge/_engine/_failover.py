@@ -193,6 +193,14 @@ def make_route(
     )
 
 
+def _none_gave_up(results: list[RecipientResult]) -> bool:
+    """No recipient to retry or move on (the healthy path checks this for every batch)."""
+    statuses = [result.status for result in results]
+    if statuses.count(SendStatus.REJECTED) == 0:
+        return True
+    return not any(map(_gave_up, results))
+
+
 def _gave_up(result: RecipientResult) -> bool:
     """Definitely not sent, and the provider's doing: another provider may send it."""
     error = result.error
@@ -303,7 +311,7 @@ class Router:
                     self.host.attempt(
                         AttemptReport(route.label, number, part.recipients, tuple(results), seconds)
                     )
-                    if part is batch and number == 1 and not any(map(_gave_up, results)):
+                    if part is batch and number == 1 and _none_gave_up(results):
                         return results  # the healthy path: the whole batch settled at once
                     for index, result in zip(indexes, results, strict=True):
                         tries[index] += 1

@@ -106,9 +106,7 @@ def checked_results(
 ) -> list[RecipientResult]:
     """Hold the provider to the contract: one result per recipient, in order, distinct message
     ids, segments filled in, and no secret in any text it kept."""
-    if len(results) != len(batch) or any(
-        result.recipient != number for result, number in zip(results, batch, strict=False)
-    ):
+    if [result.recipient for result in results] != list(batch):
         error = OutcomeUnknownError(
             f"{provider} returned {len(results)} results for {len(batch)} recipients "
             "or out of order; their outcome cannot be told apart",
@@ -123,6 +121,12 @@ def checked_results(
             provider=provider,
         )
         return results_for_error(error, batch, segments, provider)
+    if not [
+        result
+        for result in results
+        if result.error is not None or not result.segments or result.provider != provider
+    ]:
+        return list(results)  # the common case: nothing to scrub or fill in
     # Built directly rather than with attrs.evolve, which costs several times more: this runs
     # once per recipient of a campaign.
     checked: list[RecipientResult] = []

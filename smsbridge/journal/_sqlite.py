@@ -576,16 +576,15 @@ class SqliteJournal:
 
     def next_pending(self, after: int, limit: int) -> list[tuple[int, str]]:
         """Up to ``limit`` pending rows after position ``after``, as ``(position, E.164)``."""
-        return [
-            (int(position), str(number))
-            for position, number in self._db.execute(
-                "SELECT r.position, r.recipient FROM recipients r WHERE r.position > ? "
-                f"AND r.state = {PENDING} "
-                "AND NOT EXISTS (SELECT 1 FROM outcomes o WHERE o.position = r.position) "
-                "ORDER BY r.position LIMIT ?",
-                (after, limit),
-            )
-        ]
+        # INTEGER and TEXT columns: the rows come back as (int, str) tuples already.
+        rows: list[tuple[int, str]] = self._db.execute(
+            "SELECT r.position, r.recipient FROM recipients r WHERE r.position > ? "
+            f"AND r.state = {PENDING} "
+            "AND NOT EXISTS (SELECT 1 FROM outcomes o WHERE o.position = r.position) "
+            "ORDER BY r.position LIMIT ?",
+            (after, limit),
+        ).fetchall()
+        return rows
 
     def mark_in_flight(self, positions: Sequence[int]) -> int:
         """Record a request about to be written, returning its flight id (inside a

@@ -49,7 +49,12 @@ def _text(value: str) -> str:
 def _element(name: str, value: str | Sequence[tuple[str, str]]) -> str:
     if isinstance(value, str):
         return f"<ns0:{name}>{_text(value)}</ns0:{name}>"
-    items = "".join(f"<ns0:{item}>{_text(text)}</ns0:{item}>" for item, text in value)
+    # _text inlined: this runs once per recipient of a campaign.
+    items = "".join(
+        f"<ns0:{item}>"
+        f"{text if text.isalnum() and text.isascii() else escape(text, _ENTITIES)}</ns0:{item}>"
+        for item, text in value
+    )
     return f"<ns0:{name}>{items}</ns0:{name}>"
 
 

@@ -147,6 +147,18 @@ class SoapWire:
                 provider_code=code,
             )
         parts = batch.segments
+        if not any(statuses) and all(map(_is_rec_id, ids)):
+            # Every recipient sent (status 0) with an id: the common reply, built in one pass.
+            return [
+                RecipientResult(
+                    recipient=number,
+                    status=SendStatus.ACCEPTED,
+                    message_id=rec_id,
+                    segments=parts,
+                    provider=PROVIDER,
+                )
+                for number, rec_id in zip(recipients, ids, strict=True)
+            ]
         return [_result(n, i, s, parts) for n, i, s in zip(recipients, ids, statuses, strict=True)]
 
     # -- SendByBaseNumber2 ------------------------------------------------------------------
@@ -190,9 +202,13 @@ class SoapWire:
         )
 
 
+def _is_rec_id(rec_id: str) -> bool:
+    """A recId is a positive number: digits, not all of them zeros."""
+    return rec_id.isdigit() and bool(rec_id.strip("0"))
+
+
 def _result(number: str, rec_id: str, status: int, parts: int) -> RecipientResult:
-    # A recId is a positive number: digits, not all of them zeros.
-    if status == 0 and rec_id.isdigit() and rec_id.strip("0"):
+    if status == 0 and _is_rec_id(rec_id):
         # provider and segments filled here spare the engine rebuilding each result.
         return RecipientResult(
             recipient=number,
