@@ -324,6 +324,10 @@ class TemplateSupport:
     """Whether variables fill ``{0}``, ``{1}``… in order, named placeholders, or either."""
     max_batch_size: int = attrs.field(default=1, validator=attrs.validators.ge(1))
     """Recipients per template request (1 where the service takes one number a call)."""
+    keyed: bool = False
+    """Whether template requests carry the batch's keys, so that a template send whose reply
+    was lost can be settled by key (see ``Capabilities.settle_window``). Without them, settling
+    would find no record and call a sent code "not sent"."""
 
 
 @attrs.frozen(kw_only=True)

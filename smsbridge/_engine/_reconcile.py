@@ -71,6 +71,16 @@ def settle_unknown(engine: Engine, journal: SqliteJournal) -> dict[str, int]:
     routes = [r for r in engine.routes if r.provider.capabilities.settle_window is not None]
     if not routes:
         raise ConfigurationError(f"{engine.name} cannot look sends up by key")
+    identity = journal.identity()
+    if identity is not None and identity.kind == "template":
+        # A template request that carried no key leaves no record to find by it: settling
+        # would call every sent code "not sent", and the resume would send it again.
+        routes = [r for r in routes if _keyed_templates(r)]
+        if not routes:
+            raise ConfigurationError(
+                f"this campaign sent templates, which {engine.name} cannot look up by key; "
+                "its unknown rows stay listed by 'smsbridge journal FILE --unknown'"
+            )
     counts = {"accepted": 0, "not_sent": 0, "unknown": 0}
     if len(engine.routes) == 1:
         _settle(engine, journal, routes[0], _since(journal, routes[0], ...), counts, final=True)
@@ -89,6 +99,11 @@ def settle_unknown(engine: Engine, journal: SqliteJournal) -> dict[str, int]:
             pending = _settle(engine, journal, route, pending, counts, last, doubtful)
     counts["unknown"] = sum(1 for _ in journal.unknown())
     return counts
+
+
+def _keyed_templates(route: Route) -> bool:
+    templates = route.provider.capabilities.templates
+    return templates is not None and templates.keyed
 
 
 def _since(
@@ -157,4 +172,7 @@ def _settle(  # noqa: PLR0917 - private
         if outcomes:
             with journal.transaction():
                 journal.write_outcomes(outcomes, attempted=False)
+                # The totals kept when the campaign finished are stale now (and "not sent"
+                # rows make it unfinished): the next run counts afresh.
+                journal._unfinish()
     return left

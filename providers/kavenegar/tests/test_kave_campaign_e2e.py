@@ -160,11 +160,6 @@ class TestCampaign:
             str(m.message_id) for m in emulator.state.sent
         }
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason="core: settling does not drop the journal's 'finished' marker, so the next run "
-        "reports the counts cached before settling (smsbridge/journal/_sqlite.py finished())",
-    )
     def test_resume_after_settling_reports_the_settled_counts(
         self, emulator: Emulator, tmp_path: Path
     ) -> None:
@@ -204,6 +199,30 @@ class TestCampaign:
         assert emulator.state.deduplicated == BATCH
         campaign.everyone_once()
         assert campaign.unknown() == set()
+
+    def test_template_campaign_is_not_settled_by_key(
+        self, emulator: Emulator, tmp_path: Path
+    ) -> None:
+        """verify/lookup carries no localid: a template campaign's lost replies cannot be
+        looked up, so settling refuses (exit 3) and leaves them unknown rather than calling
+        sent codes "not sent" for the resume to send again."""
+        listing = tmp_path / "otp.txt"
+        listing.write_text("09121234567\n09121234568\n", encoding="utf-8")
+        journal = tmp_path / "otp.sqlite"
+        emulator.faults.drop_connection()
+        first = smsbridge(
+            "send", "--url", kave_url(emulator.url), "--template", "verify", "--var",
+            "token=4821", "--to-file", str(listing), "--journal", str(journal),
+            "--retries", "0", "--no-progress", cwd=tmp_path,
+        )  # fmt: skip
+        assert first.returncode == 4, first.stderr
+        settled = smsbridge(
+            "journal", str(journal), "--settle", "--url", kave_url(emulator.url), cwd=tmp_path
+        )
+        assert settled.returncode == 3, settled.stderr
+        assert "cannot look up by key" in settled.stderr
+        unknown = smsbridge("journal", str(journal), "--unknown", "--json", cwd=tmp_path)
+        assert len(unknown.stdout.splitlines()) == 1  # the lost one stays unknown
 
     def test_template_otp(self, emulator: Emulator, tmp_path: Path) -> None:
         """--template/--var send through verify/lookup."""
