@@ -446,7 +446,7 @@ class TestProviders:
             "udh": True,
             "delivery_status": True,
             "unicode": True,
-            "templates": {"variables": "any", "max_batch_size": 100},
+            "templates": {"variables": "any", "max_batch_size": 100, "keyed": False},
             "balance": True,
             "landlines": False,
             "max_delivery_batch": 500,
