@@ -10,9 +10,9 @@ import pytest
 from django.test import override_settings
 from django.test.utils import setup_test_environment, teardown_test_environment
 
-from smsbridge import Client
+from smsbridge import Client, ErrorCategory
 from smsbridge.contrib.django import SmsSettingsError, outbox, send_sms, senders, sent_using
-from smsbridge.contrib.django._senders import build_client, failover_supported
+from smsbridge.contrib.django._senders import build_client
 from smsbridge.testing import FakeOutbox, FakeProvider
 
 
@@ -141,28 +141,30 @@ class TestRealProviders:
         assert isinstance(provider, FakeProvider)
         assert provider.capabilities.max_batch_size == 3
 
-    def test_failover_lists_wait_for_the_core(self, outside_tests: None) -> None:
-        """Until Client takes a list, a list-valued alias says what it needs."""
-        assert failover_supported() is False
-        with (
-            override_settings(SMSBRIDGE={"SENDERS": {"default": ["fake://", "fake://"]}}),
-            pytest.raises(SmsSettingsError, match="failover needs smsbridge's failover support"),
+    def test_a_list_is_a_failover_client(self, outside_tests: None) -> None:
+        """Outside tests, an alias listing several URLs is one client trying them in order:
+        the second sends when the first is out of credit."""
+        with override_settings(
+            SMSBRIDGE={"SENDERS": {"default": ["fake://?batch_size=5", "fake://"]}}
         ):
-            senders["default"]
+            client = senders["default"]
+            assert list(client.providers) == ["fake", "fake#2"]
+            first = client.providers["fake"]
+            assert isinstance(first, FakeProvider)
+            first.outbox.fail_next(ErrorCategory.INSUFFICIENT_CREDIT)
+            report = client.send("hi", ["09123456789"])
+        assert (report[0].provider, report[0].attempts) == ("fake#2", 2)
 
-    def test_failover_switches_on_with_the_core(self) -> None:
-        """The one switch: once Client says it takes lists, the list goes to it."""
+    def test_build_client_passes_the_list(self) -> None:
+        """build_client hands several URLs to Client as one list."""
         calls: list[object] = []
 
-        class ListClient(Client):
-            accepts_url_lists = True
-
+        class Recording(Client):
             def __init__(self, url: object = None, **kwargs: object) -> None:
                 calls.append(url)
                 super().__init__("fake://")
 
-        assert failover_supported(ListClient)
-        build_client(("fake://", "fake://?batch_size=2"), client_class=ListClient)
+        build_client(("fake://", "fake://?batch_size=2"), client_class=Recording)
         assert calls == [["fake://", "fake://?batch_size=2"]]
 
 

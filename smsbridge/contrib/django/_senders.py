@@ -3,7 +3,6 @@ environment change; under Django's test environment every alias is the fake prov
 
 from __future__ import annotations
 
-import inspect
 import sys
 import threading
 from collections.abc import Iterator, Mapping
@@ -23,7 +22,6 @@ from smsbridge.testing import FakeProvider, FakeSms, outbox
 __all__ = [
     "Senders",
     "build_client",
-    "failover_supported",
     "in_test_environment",
     "senders",
     "sent_using",
@@ -51,31 +49,13 @@ def sent_using(sms: FakeSms) -> str | None:
     return alias if found else None
 
 
-def failover_supported(client_class: type[Client] = Client) -> bool:
-    """Whether ``Client`` takes a list of URLs (smsbridge's failover support).
-
-    The one switch for list-valued aliases: the core marks it with ``Client.accepts_url_lists``
-    or by naming a sequence in the type of ``Client(url=...)``.
-    """
-    marker = getattr(client_class, "accepts_url_lists", None)
-    if marker is not None:
-        return bool(marker)
-    annotation = inspect.signature(client_class.__init__).parameters["url"].annotation
-    return any(word in str(annotation) for word in ("Sequence", "list[", "List["))
-
-
 def build_client(
     urls: tuple[str, ...], *, client_class: type[Client] = Client, **kwargs: Any
 ) -> Client:
-    """A client on ``urls``: one URL, or several for failover once the core supports lists."""
+    """A client on ``urls``: one URL, or several tried in order (failover, docs/failover.md)."""
     if len(urls) == 1:
         return client_class(urls[0], **kwargs)
-    if not failover_supported(client_class):
-        raise SmsSettingsError(
-            f"a sender lists {len(urls)} URLs: failover needs smsbridge's failover support "
-            "(Client([url1, url2])), which this smsbridge does not have yet; give one URL"
-        )
-    return client_class(list(urls), **kwargs)  # type: ignore[arg-type, unused-ignore]
+    return client_class(list(urls), **kwargs)
 
 
 def _url_options(url: str) -> dict[str, Any]:

@@ -13,7 +13,6 @@ Every message names aliases, keys and masked URLs only, never a secret.
 | smsbridge.E006 | error | ``TWO_FACTOR`` wrong, or naming an unknown alias |
 | smsbridge.E007 | error | ``INBOUND_DEDUPE_SECONDS`` or ``PENDING_MESSAGES`` wrong |
 | smsbridge.E008 | error | a URL does not build a provider (unknown scheme, bad parameter) |
-| smsbridge.E009 | error | several URLs (failover) while smsbridge lacks failover support |
 | smsbridge.W001 | warning | a password or secret parameter written into a URL in the settings |
 | smsbridge.W002 | warning | no ``default`` alias |
 | smsbridge.W003 | warning | a webhook secret shorter than 16 characters |
@@ -34,7 +33,7 @@ from django.core import checks
 from smsbridge._plugins import PluginHost
 from smsbridge.config import ProviderURL
 from smsbridge.contrib.django import _conf
-from smsbridge.contrib.django._senders import failover_supported, in_test_environment
+from smsbridge.contrib.django._senders import in_test_environment
 from smsbridge.exceptions import ConfigurationError
 
 __all__ = ["check_settings"]
@@ -89,15 +88,6 @@ def check_settings(
     except ConfigurationError as error:
         return [*messages, checks.Error(str(error), id="smsbridge.E008")]
     for alias, sender in config.senders.items():
-        if sender.failover and not failover_supported():
-            messages.append(
-                checks.Error(
-                    f"sender {alias!r} lists {len(sender.urls)} URLs: failover needs "
-                    "smsbridge's failover support, which this smsbridge does not have yet",
-                    hint="give one URL until smsbridge supports Client([url1, url2])",
-                    id="smsbridge.E009",
-                )
-            )
         for url in sender.urls:
             missing = _missing(url)
             if missing and not testing:
