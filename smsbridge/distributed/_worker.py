@@ -118,11 +118,16 @@ class CampaignWorker:
         self._recovered: dict[str, float] = {}
 
     def close(self) -> None:
-        """Close the journal connections and the client."""
+        """Close the journal connections (the client is the caller's)."""
         for campaign in self._campaigns.values():
             campaign.journal.close()
         self._campaigns.clear()
-        self.client.close()
+
+    def __enter__(self) -> CampaignWorker:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
 
     # -- the journal ----------------------------------------------------------------------
 

@@ -78,10 +78,8 @@ def client(provider: KeyedFake) -> Iterator[smsbridge.Client]:
 
 @pytest.fixture
 def worker(client: smsbridge.Client, database: str) -> Iterator[CampaignWorker]:
-    running = CampaignWorker(client, database, lease_grace=0.5)
-    yield running
-    for campaign in running._campaigns.values():
-        campaign.journal.close()
+    with CampaignWorker(client, database, lease_grace=0.5) as running:
+        yield running
 
 
 def start(
@@ -395,8 +393,10 @@ class TestOutcomes:
         self, client: smsbridge.Client, journal_url: str, database: str
     ) -> None:
         jobs = start(client, journal_url, numbers(2))
-        with smsbridge.Client("fake://?batch_size=5") as other:
-            stranger = CampaignWorker(other, database)
+        with (
+            smsbridge.Client("fake://?batch_size=5") as other,
+            CampaignWorker(other, database) as stranger,
+        ):
             stranger.engine.provider.sender_for = lambda message: "999"  # type: ignore[method-assign]
             with pytest.raises(ConfigurationError, match="cannot send the campaign"):
                 stranger.run(jobs[0])
