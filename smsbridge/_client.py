@@ -290,6 +290,12 @@ def _message(
     )
 
 
+def _check_campaign_rate(settings: Settings, rate_limit: float | None) -> None:
+    """A campaign's own rate limit is checked as the client's is, before anything is opened."""
+    if rate_limit is not None:
+        attrs.evolve(settings, rate_limit=rate_limit)
+
+
 class Client(_Facade):
     """Send SMS through one provider, named by URL or given as an instance.
 
@@ -382,6 +388,7 @@ class Client(_Facade):
         """
         from smsbridge._engine._bulk import run_bulk
 
+        _check_campaign_rate(self.settings, rate_limit)
         return await run_bulk(
             self.engine,
             _message(message, sender, flash, udh, reference),
@@ -586,6 +593,7 @@ class AsyncClient(_Facade):
         """A campaign through a journal; see :meth:`Client.asend_bulk`."""
         from smsbridge._engine._bulk import run_bulk
 
+        _check_campaign_rate(self.settings, rate_limit)
         return await run_bulk(
             self.engine,
             _message(message, sender, flash, udh, reference),
