@@ -94,7 +94,7 @@ class KavenegarProvider(BaseProvider):
         max_batch_size=codes.MAX_RECEPTORS,
         flash=True,
         delivery_status=True,
-        templates=TemplateSupport(variables="named", max_batch_size=1),
+        templates=TemplateSupport(variables="any", max_batch_size=1),
         balance=True,
         max_delivery_batch=codes.MAX_IDS,
         settle_window=codes.LOCALID_WINDOW,
@@ -148,8 +148,8 @@ class KavenegarProvider(BaseProvider):
 
     def validate_template(self, template: Template) -> None:
         """The token rules of verify/lookup, before any I/O."""
-        tokens = template.variables
-        if not isinstance(tokens, Mapping) or "token" not in tokens:
+        tokens = _tokens(template)
+        if "token" not in tokens:
             raise InvalidMessageError("kavenegar's verify/lookup needs at least {'token': ...}")
         problems = [codes.token_problem(name, value) for name, value in tokens.items()]
         if problem := next(filter(None, problems), None):
@@ -174,8 +174,7 @@ class KavenegarProvider(BaseProvider):
         """verify/lookup for a template (one receptor), else sms/send for up to 200."""
         if (template := batch.template) is not None:
             fields = [("receptor", _wire(batch.recipients[0])), ("template", template.id)]
-            tokens = template.variables
-            assert isinstance(tokens, Mapping)  # noqa: S101 - validate_template checked it
+            tokens = _tokens(template)
             return self._post("verify/lookup", fields + list(tokens.items()), sending=True)
         message = batch.message
         assert isinstance(message, Message)  # noqa: S101 - not a template, so a Message
@@ -278,3 +277,20 @@ class KavenegarProvider(BaseProvider):
             del entries, credit  # see _read
             raise UnknownProviderError("kavenegar's account/info has no credit", provider=self.name)
         return Balance(amount=float(credit), unit="rials", provider=self.name)
+
+
+_ORDERED: Final = ("token", "token2", "token3")
+
+
+def _tokens(template: Template) -> Mapping[str, str]:
+    """The template's tokens by name; ordered variables fill ``token``, ``token2``, ``token3``
+    (so one ``Template`` serves this provider and an ordered one, such as Melipayamak's)."""
+    variables = template.variables
+    if isinstance(variables, Mapping):
+        return variables
+    if len(variables) > len(_ORDERED):
+        raise InvalidMessageError(
+            f"kavenegar's verify/lookup takes at most {len(_ORDERED)} ordered tokens "
+            "(token, token2, token3); name them to use token10 or token20"
+        )
+    return dict(zip(_ORDERED, variables, strict=False))

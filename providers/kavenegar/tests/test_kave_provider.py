@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, parse_qsl
 
 import pytest
 from kave_support import KEY, LINE, kave_body
@@ -241,16 +241,35 @@ class TestValidation:
         )
 
     def test_template_checks_through_the_client(self) -> None:
-        """Ordered variables and a sender are refused too, before any I/O."""
+        """More than three ordered tokens and a sender are refused too, before any I/O."""
         with smsbridge.Client(f"kavenegar://{KEY}@/?endpoint=http://127.0.0.1:9") as client:
-            with pytest.raises(InvalidMessageError, match="by name"):
-                client.send(Template(id="verify", variables=["4821"]), ["09121234567"])
+            with pytest.raises(InvalidMessageError, match="at most 3 ordered tokens"):
+                client.send(Template(id="verify", variables=["1", "2", "3", "4"]), ["09121234567"])
             with pytest.raises(InvalidMessageError, match="own line"):
                 client.send(
                     Template(id="verify", variables={"token": "1"}, sender="1000"), ["09121234567"]
                 )
             with pytest.raises(InvalidMessageError, match="spaces"):
                 client.send(Template(id="verify", variables={"token": "1 2"}), ["09121234567"])
+
+
+class TestOrderedTokens:
+    """Ordered variables fill token, token2, token3: one Template for this provider and an
+    ordered one (Melipayamak's patterns), as a failover client needs."""
+
+    def test_ordered_variables_become_named_tokens(self) -> None:
+        batch = Batch(
+            message=Template(id="verify", variables=["4821", "Ali"]),
+            recipients=("+989121234567",),
+        )
+        request = provider().request_for(batch)
+        fields = dict(parse_qsl(request.content.decode()))
+        assert (fields["token"], fields["token2"]) == ("4821", "Ali")
+        assert "token3" not in fields
+
+    def test_ordered_tokens_follow_the_token_rules(self) -> None:
+        with pytest.raises(InvalidMessageError, match="underscore"):
+            provider().validate_template(Template(id="verify", variables=["a_b"]))
 
 
 class TestSendReplies:
