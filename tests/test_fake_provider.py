@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 
 import smsbridge.testing
@@ -179,15 +182,17 @@ class TestScripting:
         assert error.category is ErrorCategory.SENDER_REJECTED
 
     def test_magic_numbers_table(self) -> None:
-        """The documented magic numbers are 0912 000 0001 to 0006."""
-        assert MAGIC_NUMBERS == {
-            "+989120000001": ErrorCategory.RECIPIENT_REJECTED,
-            "+989120000002": ErrorCategory.INSUFFICIENT_CREDIT,
-            "+989120000003": ErrorCategory.RATE_LIMITED,
-            "+989120000004": ErrorCategory.CONTENT_REJECTED,
-            "+989120000005": ErrorCategory.PROVIDER_UNAVAILABLE,
-            "+989120000006": ErrorCategory.OUTCOME_UNKNOWN,
-        }
+        """docs/testing.md's magic-number table is MAGIC_NUMBERS: each number in both forms,
+        its category, and the report status a send of it gets."""
+        page = (Path(__file__).resolve().parents[1] / "docs" / "testing.md").read_text("utf-8")
+        section = page.split("## Magic numbers\n", 1)[1].split("\n## ", 1)[0]
+        rows = re.findall(
+            r"^\| `(\+\d+)` \| `(0\d+)` \| `(\w+)`[^|]* \| (\w+)", section, re.MULTILINE
+        )
+        assert {number: ErrorCategory(category) for number, _, category, _ in rows} == MAGIC_NUMBERS
+        for number, local, _, status in rows:
+            assert "+98" + local[1:] == number
+            assert Client("fake://").send("hi", [local])[0].status.value == status
 
     def test_magic_unknown_is_recorded(self, sms_outbox: FakeOutbox) -> None:
         """The outcome-unknown magic number is in the outbox (it went out) but unknown."""
