@@ -27,8 +27,10 @@ from smsbridge import (
     CircuitState,
     Client,
     ErrorCategory,
+    InvalidMessageError,
     Retry,
     SendStatus,
+    Template,
 )
 from smsbridge.journal import RowState, open_journal
 
@@ -169,6 +171,61 @@ class TestLostReply:
             report = client.send(TEXT, numbers(2))
         assert [r.status for r in report] == [SendStatus.UNKNOWN] * 2
         assert [(r.provider, r.attempts) for r in report] == [("kavenegar", 1)] * 2
+        assert meli.state.sent == []
+
+
+class TestTemplatesAcrossProviders:
+    """One OTP template, each provider's own id for it: Melipayamak's pattern bodyId with
+    ordered variables, Kavenegar's template name with its tokens."""
+
+    def test_otp_fails_over_under_each_providers_id(
+        self, meli: Melipayamak, kave: Kavenegar
+    ) -> None:
+        """Melipayamak (the pattern 100001) refuses the connection: the code goes out through
+        Kavenegar's verify template, rendered there; then Melipayamak is back and takes the
+        next one under its own bodyId."""
+        meli_url = meli.provider_url()
+        meli.stop()
+        templates = {"otp": {"melipayamak": "100001", "kavenegar": "verify"}}
+        otp = Template(id="otp", variables=["4821"])
+        with Client(
+            [meli_url, kave.provider_url()],
+            retry=Retry(attempts=1),
+            templates=templates,
+            autoload_plugins=True,
+        ) as client:
+            (result,) = client.send(otp, ["09121234567"])
+        assert (result.provider, result.attempts) == ("kavenegar", 2)
+        (sent,) = kave.state.sent
+        assert (sent.template, sent.text) == ("verify", "کد ورود شما: 4821")
+
+        with Melipayamak() as back:
+            with Client(
+                [back.provider_url(), kave.provider_url()],
+                templates=templates,
+                autoload_plugins=True,
+            ) as client:
+                (result,) = client.send(otp, ["09121234567"])
+            assert result.provider == "melipayamak"
+            (sent_meli,) = back.state.sent
+            assert sent_meli.text == "کد ورود شما: 4821"
+
+    def test_checked_for_every_provider_before_any_io(
+        self, meli: Melipayamak, kave: Kavenegar
+    ) -> None:
+        """A variable Melipayamak's wire cannot carry (a ';') is refused before anything goes
+        out, even while Kavenegar, tried first, would take it."""
+        templates = {"otp": {"melipayamak": "100001", "kavenegar": "verify"}}
+        with (
+            Client(
+                [kave.provider_url(), meli.provider_url()],
+                templates=templates,
+                autoload_plugins=True,
+            ) as client,
+            pytest.raises(InvalidMessageError, match="melipayamak"),
+        ):
+            client.send(Template(id="otp", variables=["48;21"]), ["09121234567"])
+        assert kave.state.sent == []
         assert meli.state.sent == []
 
 
