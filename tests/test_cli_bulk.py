@@ -81,6 +81,7 @@ class TestSummary:
             "resumed",
             "journal",
             "reasons",
+            "by_provider",
         }
         assert {k: v for k, v in summary.items() if k != "elapsed_seconds"} == {
             "total": 2,
@@ -91,6 +92,7 @@ class TestSummary:
             "resumed": False,
             "journal": "j.sqlite",
             "reasons": {"recipient_rejected": 1},
+            "by_provider": {},
         }
         assert isinstance(summary["elapsed_seconds"], float)
         assert "progress:" not in result.stderr
@@ -387,3 +389,36 @@ class TestProgress:
             "BUG: _bulk._Dispatcher starts its accepted/rejected/unknown counts at 0 while "
             "'done' starts at the rows already final (invalid rows, earlier runs)"
         )
+
+
+class TestFailoverCampaign:
+    """Repeated --url: a campaign over several providers says who took what."""
+
+    def test_summary_counts_by_provider(self, workdir: Path, sms_outbox: FakeOutbox) -> None:
+        """The first provider's first request finds no credit: that batch moves to the second,
+        whose name the summary and the JSON count it under."""
+        sms_outbox.fail_next(ErrorCategory.INSUFFICIENT_CREDIT)
+        args = ("--to-file", write_numbers(numbers(250)), "--concurrency", "1")
+        result = smsbridge(
+            "send", "--url", "fake://?batch_size=100", "--url", "fake://", "--text", "hi",
+            *args, "--bulk",
+        )  # fmt: skip
+        assert result.exit_code == 0, result.output
+        # The first batch moved; the first provider's breaker then skipped it for the rest.
+        assert "accepted by: 250 fake#2" in result.stdout
+        again = smsbridge(
+            "send", "--url", "fake://?batch_size=100", "--url", "fake://", "--text", "hi",
+            *args, "--json", "--journal", "j.sqlite",
+        )  # fmt: skip
+        assert json.loads(again.stdout)["by_provider"] == {"fake": 250}
+
+    def test_one_shot_table_has_a_provider_column(self, sms_outbox: FakeOutbox) -> None:
+        sms_outbox.fail_next(ErrorCategory.INSUFFICIENT_CREDIT)
+        result = smsbridge(
+            "send", "--url", "fake://", "--url", "fake://", "--text", "hi",
+            "--to", "09121234567",
+        )  # fmt: skip
+        assert result.exit_code == 0, result.output
+        header, row = result.stdout.splitlines()[:2]
+        assert "PROVIDER" in header.split()
+        assert row.split()[5] == "fake#2"

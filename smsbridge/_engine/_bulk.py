@@ -103,6 +103,9 @@ class BulkSummary:
     """Rejected and unknown recipients by category."""
     first_request: float | None = None
     """Seconds from the start to the first request written (None when none was)."""
+    by_provider: dict[str, int] = attrs.field(factory=dict)
+    """Accepted recipients by the provider that took them (a client of several providers;
+    empty for one)."""
 
 
 def identity_of(engine: Engine, message: Message | Template) -> CampaignIdentity:
@@ -726,6 +729,7 @@ async def run_bulk(
         opener.shutdown()
     port = _JournalPort(store, given_writer or writer)
     first_request: float | None = None
+    by_provider: dict[str, int] = {}
     try:
         finished = await port.call(store.finished) if state.get("done") else None
         if finished is not None:
@@ -775,6 +779,8 @@ async def run_bulk(
         if port.report is not None:
             duplicates = await port.call(lambda: list(store.duplicates()))
             await port.call(port.report.write, duplicates)
+        if len(engine.routes) > 1:
+            by_provider = await port.call(store.accepted_by_provider)
     finally:
         await asyncio.shield(port.call(_close, port, writer))
         port.close()
@@ -799,6 +805,7 @@ async def run_bulk(
         journal=None if scratch is not None else path,
         reasons=reasons,
         first_request=first_request,
+        by_provider=by_provider,
     )
 
 

@@ -91,6 +91,7 @@ def _print_summary(summary: BulkSummary, as_json: bool) -> None:
             "resumed": summary.resumed,
             "journal": None if summary.journal is None else str(summary.journal),
             "reasons": summary.reasons,
+            "by_provider": summary.by_provider,
         }
         click.echo(json.dumps(data))
         return
@@ -99,6 +100,9 @@ def _print_summary(summary: BulkSummary, as_json: bool) -> None:
         f"{totals.unknown} unknown; {totals.segments} SMS parts; {summary.elapsed:.2f} s"
         + (" (resumed)" if summary.resumed else "")
     )
+    if summary.by_provider:
+        shown = ", ".join(f"{count} {name}" for name, count in summary.by_provider.items())
+        click.echo(f"accepted by: {shown}")
     if summary.reasons:
         # One line per reason, however many requests failed.
         shown = ", ".join(f"{count} {reason}" for reason, count in summary.reasons.items())

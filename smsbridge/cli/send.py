@@ -40,20 +40,23 @@ def print_report(report: SendReport, as_json: bool) -> None:
 
         click.echo(json.dumps(report.to_dict(), ensure_ascii=False))
         return
+    # A client of several providers (its name joins theirs with '>') says who took each one.
+    several = ">" in (report.provider or "")
     rows = []
     for position, result in enumerate(report, 1):
         error = result.error
-        rows.append(
-            [
-                str(position),
-                result.recipient,
-                result.status.value,
-                str(result.segments),
-                result.message_id or "-",
-                "" if error is None else f"{error.category.value}: {error.message}",
-            ]
-        )
-    for line in table(["#", "RECIPIENT", "STATUS", "SEGMENTS", "MESSAGE ID", "ERROR"], rows):
+        row = [
+            str(position),
+            result.recipient,
+            result.status.value,
+            str(result.segments),
+            result.message_id or "-",
+        ]
+        if several:
+            row.append(result.provider or "-")
+        rows.append([*row, "" if error is None else f"{error.category.value}: {error.message}"])
+    headers = ["#", "RECIPIENT", "STATUS", "SEGMENTS", "MESSAGE ID"]
+    for line in table([*headers, *(["PROVIDER"] if several else []), "ERROR"], rows):
         click.echo(line)
     click.echo(
         f"{len(report)} recipients: {report.accepted} accepted, "

@@ -765,6 +765,16 @@ class SqliteJournal:
                 yield int(position), str(message_id)
             after = int(rows[-1][0])
 
+    def accepted_by_provider(self) -> dict[str, int]:
+        """Accepted recipients counted by the provider that took them."""
+        return {
+            str(provider): int(count)
+            for provider, count in self._db.execute(
+                f"SELECT provider, COUNT(*) FROM outcomes WHERE state = {ACCEPTED} "
+                "AND provider IS NOT NULL GROUP BY provider ORDER BY 2 DESC"
+            )
+        }
+
     def providers(self) -> list[str | None]:
         """Every provider the outcomes name (None for outcomes that name none)."""
         return [value for (value,) in self._db.execute("SELECT DISTINCT provider FROM outcomes")]
