@@ -26,8 +26,8 @@ _HEAD: Final = (
 )
 _TAIL: Final = "</soap-env:Body></soap-env:Envelope>"
 
-Field = tuple[str, str | Sequence[tuple[str, str]]]
-"""A parameter: its name and a text, or a list of ``(item element, text)`` for an array."""
+Field = tuple[str, str | tuple[str, Sequence[str]]]
+"""A parameter: its name and a text, or for an array ``(item element, texts)``."""
 
 
 def soap_action(operation: str) -> str:
@@ -46,16 +46,17 @@ def _text(value: str) -> str:
     return value if value.isalnum() and value.isascii() else escape(value, _ENTITIES)
 
 
-def _element(name: str, value: str | Sequence[tuple[str, str]]) -> str:
+def _element(name: str, value: str | tuple[str, Sequence[str]]) -> str:
     if isinstance(value, str):
         return f"<ns0:{name}>{_text(value)}</ns0:{name}>"
-    # _text inlined: this runs once per recipient of a campaign.
-    items = "".join(
-        f"<ns0:{item}>"
-        f"{text if text.isalnum() and text.isascii() else escape(text, _ENTITIES)}</ns0:{item}>"
-        for item, text in value
-    )
-    return f"<ns0:{name}>{items}</ns0:{name}>"
+    item, texts = value
+    if not texts:
+        return f"<ns0:{name}></ns0:{name}>"
+    joined = "".join(texts)
+    # A campaign's numbers (digits only) need no escaping: one join, no call per recipient.
+    plain = texts if joined.isalnum() and joined.isascii() else [_text(text) for text in texts]
+    close_open = f"</ns0:{item}><ns0:{item}>"
+    return f"<ns0:{name}><ns0:{item}>{close_open.join(plain)}</ns0:{item}></ns0:{name}>"
 
 
 def envelope(operation: str, fields: Sequence[Field]) -> bytes:

@@ -174,7 +174,11 @@ class MelipayamakProvider(BaseProvider):
 
     def request_for(self, batch: Batch) -> Request:
         """SendSms (up to 100 numbers) or SendSMS (one), or a pattern send for one number."""
-        numbers = [wire_number(number) for number in batch.recipients]
+        # wire_number inlined: this runs once per recipient of a campaign.
+        numbers = [
+            "0" + number[3:] if number.startswith("+98") else "00" + number.lstrip("+")
+            for number in batch.recipients
+        ]
         template = batch.template
         if template is not None:
             (number,) = numbers

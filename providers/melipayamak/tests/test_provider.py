@@ -414,3 +414,17 @@ class TestBalance:
             "melipayamak",
         )
         assert [r.operation for r in emulator.state.requests] == ["GetCredit"]
+
+
+def test_all_rec_ids_agrees_with_one_at_a_time() -> None:
+    """The whole-reply check of recIds (one pass, for campaigns) says what checking each id
+    says, on hostile shapes too: empty, zeros, separators and non-ASCII digits inside ids."""
+    import random
+
+    from smsbridge_melipayamak._soap import _all_rec_ids, _is_rec_id
+
+    rng = random.Random("rec-ids")  # noqa: S311 - reproducible test data
+    pieces = ["0", "00", "1", "9", "3000000000000000001", "", ",", "\n", " ", "٣", "x", "-1"]
+    for _ in range(5000):
+        ids = ["".join(rng.choices(pieces, k=rng.randint(1, 3))) for _ in range(rng.randint(1, 4))]
+        assert _all_rec_ids(ids) == all(map(_is_rec_id, ids)), ids
