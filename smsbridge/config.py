@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import os
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from typing import Final
 from urllib.parse import parse_qsl, unquote, urlsplit
 
@@ -165,6 +165,18 @@ class ProviderURL:
     def __rich_repr__(self) -> Iterator[str]:
         # See Secret.__rich_repr__: rich would print the fields, password and all.
         yield str(self)
+
+    def only_params(self, allowed: Collection[str]) -> None:
+        """Refuse parameters the provider does not take, naming them and the ones it does.
+
+        :raises ConfigurationError: when a parameter is not in ``allowed`` (the client's own,
+            such as ``timeout``, are taken out before a provider sees the URL).
+        """
+        if unknown := set(self.params) - set(allowed):
+            raise ConfigurationError(
+                f"{self.scheme}:// does not take {', '.join(sorted(unknown))} "
+                f"(it takes {', '.join(sorted(allowed))}, plus the client's own options)"
+            )
 
     def require_credentials(self) -> tuple[str, Secret]:
         """The username and password, or a :class:`ConfigurationError` naming what is missing."""

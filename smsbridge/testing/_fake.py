@@ -32,7 +32,7 @@ from smsbridge._models import (
     TemplateSupport,
 )
 from smsbridge.config import ProviderURL
-from smsbridge.exceptions import ConfigurationError, ErrorCategory, error_for_category
+from smsbridge.exceptions import ErrorCategory, error_for_category
 from smsbridge.provider import BaseProvider, Batch
 from smsbridge.testing._outbox import FakeOutbox, FakeSms, ScriptedFailure, render_template
 from smsbridge.testing._outbox import outbox as default_outbox
@@ -290,9 +290,7 @@ class FakeProvider(BaseProvider):
 
     @classmethod
     def from_url(cls, url: ProviderURL) -> Self:
-        unknown = set(url.params) - {"batch_size", "inbox"}
-        if unknown:
-            raise ConfigurationError(f"fake:// does not take {', '.join(sorted(unknown))}")
+        url.only_params({"batch_size", "inbox"})
         inbox: Path | None = None
         if "inbox" in url.params:
             from smsbridge.inbox import default_store_path

@@ -115,11 +115,7 @@ class KavenegarProvider(BaseProvider):
     @classmethod
     def from_url(cls, url: ProviderURL) -> Self:
         """``kavenegar://API_KEY@/?from=LINE[&endpoint=URL]``."""
-        if unknown := set(url.params) - _URL_PARAMS:
-            raise ConfigurationError(
-                f"kavenegar:// does not take {', '.join(sorted(unknown))} "
-                f"(it takes {', '.join(sorted(_URL_PARAMS))}, plus the client's own options)"
-            )
+        url.only_params(_URL_PARAMS)
         # Never quote the URL's parts: a key written in the wrong place is still the key.
         if not url.username or url.password is not None or url.host or url.port:
             raise ConfigurationError(

@@ -100,17 +100,12 @@ class MelipayamakProvider(BaseProvider):
     def from_url(cls, url: ProviderURL) -> Self:
         """``melipayamak://USER:PASSWORD@/?from=SENDER[&api=rest][&endpoint=URL]
         [&replace_semicolon=TEXT]``."""
-        unknown = set(url.params) - _URL_PARAMS
-        if "max_connections" in unknown:
+        if "max_connections" in url.params:
             raise ConfigurationError(
                 "melipayamak:// no longer takes max_connections: the client's concurrency "
                 "decides how many connections are open"
             )
-        if unknown:
-            raise ConfigurationError(
-                f"melipayamak:// does not take {', '.join(sorted(unknown))} "
-                f"(it takes {', '.join(sorted(_URL_PARAMS))}, plus the client's own options)"
-            )
+        url.only_params(_URL_PARAMS)
         username, password = url.require_credentials()
         return cls(
             username=username,
