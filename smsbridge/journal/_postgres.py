@@ -194,7 +194,8 @@ def _outcome_rows(
                 None if error is None else error.message,
                 error is not None and error.retryable,
                 provider,
-                attempts,
+                # The result's own count of provider requests (retries, failover).
+                result.attempts * attempts,
                 now,
             )
         )
