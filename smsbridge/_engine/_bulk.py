@@ -664,7 +664,9 @@ def _open(
             store.requeue_retryable()
             if resend_unknown:
                 store.requeue_unknown()
-            state_after = store.first_pending()
+            # A finished campaign (its marker survives only when nothing was requeued) has no
+            # pending row to look for: that scan is most of a 1M resume's time.
+            state_after = -1 if store.finished() is not None else store.first_pending()
         else:
             state_after = -1
         writer = None
