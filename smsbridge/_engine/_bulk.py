@@ -253,8 +253,6 @@ class _JournalPort:
 
     async def call(self, function: Callable[..., _T], *args: Any) -> _T:
         """Run ``function(*args)`` on the journal thread."""
-        if os.environ.get("SMSB_INLINE"):
-            return function(*args)
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._pool, functools.partial(function, *args))
 
@@ -303,10 +301,7 @@ class _JournalPort:
             ops = urgent or self._ops[:1]
             self._ops = [op for op in self._ops if op not in ops] if urgent else self._ops[1:]
             try:
-                if os.environ.get("SMSB_INLINE"):
-                    results = self._apply(ops)
-                else:
-                    results = await loop.run_in_executor(self._pool, self._apply, ops)
+                results = await loop.run_in_executor(self._pool, self._apply, ops)
             except BaseException as error:
                 for _, _, future in ops:
                     if future is not None and not future.done():
@@ -685,6 +680,24 @@ def _open(
         raise
 
 
+async def _opened(
+    path: Path,
+    identity: CampaignIdentity,
+    source: _Source,
+    report: str | Path | None,
+    resend_unknown: bool,
+) -> tuple[SqliteJournal, bool, int, dict[str, Any], ReportWriter | None]:
+    """:func:`_open` on a thread of its own (opening checks the whole file: off the loop)."""
+    opener = ThreadPoolExecutor(1)
+    try:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(
+            opener, _open, path, identity, source, report, resend_unknown
+        )
+    finally:
+        opener.shutdown()
+
+
 async def run_bulk(
     engine: Engine,
     message: Message | Template,
@@ -711,12 +724,8 @@ async def run_bulk(
     path = Path(journal)
     given_writer = report if isinstance(report, ReportWriter) else None
     source = _Source(recipients)
-    opener = ThreadPoolExecutor(1)
     try:
-        loop = asyncio.get_running_loop()
-        store, resumed, lost, state, writer = await loop.run_in_executor(
-            opener,
-            _open,
+        store, resumed, lost, state, writer = await _opened(
             path,
             identity_of(engine, message),
             source,
@@ -727,8 +736,6 @@ async def run_bulk(
         if scratch is not None:
             scratch.cleanup()
         raise
-    finally:
-        opener.shutdown()
     port = _JournalPort(store, given_writer or writer)
     first_request: float | None = None
     by_provider: dict[str, int] = {}

@@ -74,4 +74,12 @@ for _command in (send, campaign, journal, providers, segments, balance, inbox):
 
 def main(argv: Sequence[str] | None = None) -> None:
     """The console script ``smsbridge``."""
+    import gc
+
+    # This process is the command's own, so it may tune its collector (the library never
+    # does: an application owns its interpreter). A campaign makes millions of short-lived
+    # objects and no reference cycles to speak of; collecting every 700 of them cost a tenth
+    # of its time. The objects of the imports are frozen out of every collection.
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 20)
     cli.main(args=argv, prog_name=PROG)
