@@ -419,3 +419,29 @@ class TestOutcomes:
             assert view.export(tmp_path / "out.jsonl") == 4
         lines = (tmp_path / "out.jsonl").read_text().splitlines()
         assert len(lines) == 4
+
+
+class TestReconciling:
+    """Delivery checks and settling run on a Postgres journal as on a file."""
+
+    def test_delivery_statuses_are_stored_and_counted(
+        self, client: smsbridge.Client, journal_url: str, worker: CampaignWorker
+    ) -> None:
+        from smsbridge.distributed import reconcile_journal
+
+        for job in start(client, journal_url, numbers(3)):
+            worker.run(job)
+        counts = reconcile_journal(client, journal_url)
+        assert sum(counts.values()) == 3
+        with open_journal(journal_url) as view:
+            assert view.delivery_counts() == counts
+            assert all(row.delivery is not None for row in view.rows())
+
+    def test_settling_needs_a_provider_that_looks_sends_up_by_key(
+        self, client: smsbridge.Client, journal_url: str
+    ) -> None:
+        from smsbridge.distributed import reconcile_journal
+
+        start(client, journal_url, numbers(1))
+        with pytest.raises(ConfigurationError, match="by key"):
+            reconcile_journal(client, journal_url, settle=True)
