@@ -264,3 +264,30 @@ class TestErrorTree:
         section = text.split("## The taxonomy\n", 1)[1].split("\n## ", 1)[0]
         for name, category in re.findall(r"^\| `(\w+)` \| `(\w+)` \|", section, re.MULTILINE):
             assert getattr(exceptions, name).category.value == category, name
+
+
+class TestReadme:
+    """README.md's set-up is CI's, and its table lists every page."""
+
+    def test_set_up_commands_are_the_ones_ci_runs(self) -> None:
+        commands = [source.strip() for _, _, source in blocks("README.md", ("sh",))][:2]
+        ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8").splitlines()
+        assert commands[0].endswith("smsbridge-melipayamak demo"), commands[0]
+        assert commands[1].startswith(".venv/bin/python -m coverage run -m pytest"), commands[1]
+        for command in commands:
+            assert command in ci, f"README's set-up differs from .ci/run: {command}"
+
+    def test_documentation_table_lists_every_page(self) -> None:
+        text = (ROOT / "README.md").read_text(encoding="utf-8")
+        table = text.split("## Documentation\n", 1)[1].split("\n## ", 1)[0]
+        listed = set(re.findall(r"^\| \[(docs/[\w/]+\.md)\]\(\1\) \|", table, re.MULTILINE))
+        assert listed == {page for page in PAGES if page.startswith("docs/")}
+
+    def test_links_reach_files(self) -> None:
+        for page in PAGES:
+            text = (ROOT / page).read_text(encoding="utf-8")
+            for target in re.findall(r"\]\(([^)#\s]+)(?:#[^)]*)?\)", text):
+                if "://" in target or target.startswith("mailto:"):
+                    continue
+                assert (ROOT / page).parent.joinpath(target).exists(), f"{page}: {target}"
+        assert "![smsbridge inbox](docs/inbox.png)" in (ROOT / "README.md").read_text("utf-8")
