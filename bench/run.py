@@ -18,7 +18,6 @@ import asyncio
 import contextlib
 import json
 import os
-import resource
 import shutil
 import statistics
 import subprocess
@@ -31,7 +30,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import floor  # noqa: E402 - the benchmark's own module, beside this file
+import floor
 
 ACCOUNT = ("demo", "demo-password")
 SENDER = "50004001234567"
@@ -89,7 +88,16 @@ def emulator(*extra: str) -> Iterator[str]:
     if os.environ.get("BENCH_EMULATOR_PYTHONPATH"):
         env["PYTHONPATH"] = os.environ["BENCH_EMULATOR_PYTHONPATH"]
     process = subprocess.Popen(
-        [sys.executable, "-m", "smsbridge_melipayamak.emulator", "--port", "0", "--credit", "1e15", *extra],
+        [
+            sys.executable,
+            "-m",
+            "smsbridge_melipayamak.emulator",
+            "--port",
+            "0",
+            "--credit",
+            "1e15",
+            *extra,
+        ],
         stdout=subprocess.PIPE,
         text=True,
         env=env,
@@ -114,10 +122,12 @@ def emulator(*extra: str) -> Iterator[str]:
 
 
 def admin(endpoint: str, path: str, payload: object | None = None) -> object:
-    base = endpoint.split("/post/")[0]
+    base = endpoint.split("/post/", maxsplit=1)[0]
     data = None if payload is None else json.dumps(payload).encode()
-    request = urllib.request.Request(f"{base}/_emulator/{path}", data=data, method="POST" if data is not None else "GET")
-    with urllib.request.urlopen(request, timeout=60) as answer:  # noqa: S310 - loopback only
+    request = urllib.request.Request(
+        f"{base}/_emulator/{path}", data=data, method="POST" if data is not None else "GET"
+    )
+    with urllib.request.urlopen(request, timeout=60) as answer:
         return json.loads(answer.read())
 
 
@@ -197,8 +207,12 @@ def bench_floor(scratch: Path) -> None:
         floor_seconds(endpoint, 10_000, concurrency)  # warm both sides: connections, caches
         asend_seconds(endpoint, 2_000, concurrency)
         ceiling = bench_ceiling(endpoint)
-        say(f"\n== floor: asend and send_bulk against the raw-asyncio floor (concurrency {concurrency})")
-        say(f"   emulator ceiling: {ceiling:,.0f} recipients/s (the floor at 2-8 connections, best)")
+        say(
+            f"\n== floor: asend and send_bulk against the raw-asyncio floor (concurrency {concurrency})"
+        )
+        say(
+            f"   emulator ceiling: {ceiling:,.0f} recipients/s (the floor at 2-8 connections, best)"
+        )
         for count, rounds in ((10_000, ROUNDS), (100_000, 3)):
             times = interleaved(
                 {
@@ -215,8 +229,12 @@ def bench_floor(scratch: Path) -> None:
                 f"({floor_rate:,.0f}/s, {floor_rate / ceiling:.0%} of the emulator's ceiling)"
             )
             for name in ("asend", "send_bulk"):
-                ratios = [mine / base for mine, base in zip(times[name], times["floor"], strict=True)]
-                say(f"     {name:9s} {statistics.median(times[name]):.3f} s = {spread(ratios)} the floor")
+                ratios = [
+                    mine / base for mine, base in zip(times[name], times["floor"], strict=True)
+                ]
+                say(
+                    f"     {name:9s} {statistics.median(times[name]):.3f} s = {spread(ratios)} the floor"
+                )
                 record(name, f"{count:,}: {spread(ratios)}")
 
 
@@ -251,48 +269,45 @@ def bench_latency(scratch: Path) -> None:
                     f"{concurrency}x100, so at best {bound / ideal:.1%}"
                 )
                 if name == "send_bulk":
-                    record("latency", f"{count:,}: {spread(shares, '%', 1)} (best possible {bound / ideal:.1%})")
+                    record(
+                        "latency",
+                        f"{count:,}: {spread(shares, '%', 1)} (best possible {bound / ideal:.1%})",
+                    )
         _ = Client
 
 
 # -- campaign: a million numbers from a file, through the CLI --------------------------------------
 
 
-def run_measured(command: list[str], *, env: dict[str, str] | None = None) -> tuple[float, int, str]:
-    """Wall seconds, peak RSS (KiB) and stdout of one child process."""
-    started = time.perf_counter()
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
-    out, err = process.communicate()
-    spent = time.perf_counter() - started
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    del usage
-    if process.returncode not in (0,):
-        raise RuntimeError(f"{command[:3]} failed ({process.returncode}): {err.strip()[-500:]}")
-    return spent, _peak_of(process.pid), out
-
-
-_PEAKS: dict[int, int] = {}
-
-
-def _peak_of(pid: int) -> int:
-    return _PEAKS.get(pid, 0)
+# A child forked from this (large) process would count this process's pages in its peak RSS
+# (Linux keeps the high-water mark across exec), so children are started from a small launcher
+# that forks, execs the command, and reports the command's own peak on its last stderr line.
+_LAUNCHER = (
+    "import os, sys\n"
+    "pid = os.fork()\n"
+    "if pid == 0:\n"
+    "    os.execv(sys.argv[1], sys.argv[1:])\n"
+    "_, status, usage = os.wait4(pid, 0)\n"
+    "sys.stderr.write(f'\\nmaxrss {usage.ru_maxrss}\\n')\n"
+    "sys.exit(os.waitstatus_to_exitcode(status))\n"
+)
 
 
 def spawn(command: list[str]) -> tuple[float, int, str, float]:
     """Run ``command``: wall seconds, its own peak RSS in KiB, stdout, and its start time."""
     started_wall = time.time()
     started = time.perf_counter()
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    assert process.stdout is not None and process.stderr is not None
-    _, status, usage = os.wait4(process.pid, 0)
+    process = subprocess.run(
+        [sys.executable, "-c", _LAUNCHER, *command], capture_output=True, text=True, check=False
+    )
     spent = time.perf_counter() - started
-    out, err = process.stdout.read().decode(), process.stderr.read().decode()
-    process.stdout.close()
-    process.stderr.close()
-    process.returncode = os.waitstatus_to_exitcode(status)
+    err_lines = process.stderr.rstrip().splitlines()
+    peak = int(err_lines[-1].split()[1]) if err_lines and err_lines[-1].startswith("maxrss ") else 0
     if process.returncode != 0:
-        raise RuntimeError(f"{' '.join(command[:4])} exited {process.returncode}: {err.strip()[-400:]}")
-    return spent, usage.ru_maxrss, out, started_wall
+        raise RuntimeError(
+            f"{' '.join(command[:4])} exited {process.returncode}: {process.stderr.strip()[-400:]}"
+        )
+    return spent, peak, process.stdout, started_wall
 
 
 def bench_campaign(scratch: Path) -> None:
@@ -306,20 +321,42 @@ def bench_campaign(scratch: Path) -> None:
         url = melipayamak_url(endpoint, concurrency=8)
 
         def campaign(path: Path, journal: Path, *options: str) -> tuple[float, int, str, float]:
-            return spawn([cli, "campaign", "start", "--url", url, "--to-file", str(path), "--text", CAMPAIGN,
-                          "--journal", str(journal), "--no-progress", "--json", *options])
+            return spawn(
+                [
+                    cli,
+                    "campaign",
+                    "start",
+                    "--url",
+                    url,
+                    "--to-file",
+                    str(path),
+                    "--text",
+                    CAMPAIGN,
+                    "--journal",
+                    str(journal),
+                    "--no-progress",
+                    "--json",
+                    *options,
+                ]
+            )
 
         admin(endpoint, "reset", {})
-        spent, peak_large, out, started = campaign(million, scratch / "million.sqlite", "--skip-invalid")
+        spent, peak_large, out, started = campaign(
+            million, scratch / "million.sqlite", "--skip-invalid"
+        )
         summary = json.loads(out)
         requests = admin(endpoint, "requests")
         assert isinstance(requests, list)
         first = min(float(r["at"]) for r in requests) - started
-        say(f"   1,000,000 numbers (--skip-invalid: streamed): {spent:.1f} s wall, first request "
+        say(
+            f"   1,000,000 numbers (--skip-invalid: streamed): {spent:.1f} s wall, first request "
             f"{first:.2f} s after start; {summary['accepted']:,} accepted in {len(requests):,} requests; "
-            f"peak RSS {peak_large / 1024:.1f} MiB")
+            f"peak RSS {peak_large / 1024:.1f} MiB"
+        )
         record("campaign", f"1M {spent:.1f} s, first request after {first:.2f} s")
-        resumes = [campaign(million, scratch / "million.sqlite", "--skip-invalid")[0] for _ in range(3)]
+        resumes = [
+            campaign(million, scratch / "million.sqlite", "--skip-invalid")[0] for _ in range(3)
+        ]
         say(f"   resume of the finished campaign: {spread(resumes, ' s')}")
         record("resume", f"{spread(resumes, ' s')}")
         admin(endpoint, "reset", {})
@@ -327,16 +364,23 @@ def bench_campaign(scratch: Path) -> None:
         requests = admin(endpoint, "requests")
         assert isinstance(requests, list)
         strict_first = min(float(r["at"]) for r in requests) - strict_start
-        say(f"   the same without --skip-invalid (every number checked before the first request): "
-            f"{strict:.1f} s, first request {strict_first:.2f} s after start")
+        say(
+            f"   the same without --skip-invalid (every number checked before the first request): "
+            f"{strict:.1f} s, first request {strict_first:.2f} s after start"
+        )
         peaks_small = []
         for i in range(3):
             admin(endpoint, "reset", {})  # the emulator's daily limit counts every campaign above
             peaks_small.append(campaign(small, scratch / f"small-{i}.sqlite", "--skip-invalid")[1])
         peak_small = statistics.median(peaks_small)
-        say(f"   peak RSS: 1,000,000 {peak_large / 1024:.1f} MiB vs 2,000 {peak_small / 1024:.1f} MiB "
-            f"= {peak_large / peak_small:.2f}x")
-        record("memory", f"{peak_large / peak_small:.2f}x ({peak_large / 1024:.1f} vs {peak_small / 1024:.1f} MiB)")
+        say(
+            f"   peak RSS: 1,000,000 {peak_large / 1024:.1f} MiB vs 2,000 {peak_small / 1024:.1f} MiB "
+            f"= {peak_large / peak_small:.2f}x"
+        )
+        record(
+            "memory",
+            f"{peak_large / peak_small:.2f}x ({peak_large / 1024:.1f} vs {peak_small / 1024:.1f} MiB)",
+        )
 
 
 # -- otp: one send against zeep ---------------------------------------------------------------------
@@ -359,8 +403,15 @@ def bench_otp() -> None:
 
         def raw() -> float:
             started = time.perf_counter()
-            reply = service.SendSms(username=ACCOUNT[0], password=ACCOUNT[1], to={"string": ["09121234567"]},
-                                    **{"from": SENDER}, text="Your code is 1234", isflash=False, udh="")
+            reply = service.SendSms(
+                username=ACCOUNT[0],
+                password=ACCOUNT[1],
+                to={"string": ["09121234567"]},
+                **{"from": SENDER},
+                text="Your code is 1234",
+                isflash=False,
+                udh="",
+            )
             assert reply.SendSmsResult == 1
             return time.perf_counter() - started
 
@@ -376,10 +427,14 @@ def bench_otp() -> None:
         ratios = [mine / base for mine, base in zip(times["smsbridge"], times["zeep"], strict=True)]
         # Per-round ratios of single sends are noisy; the ratio of medians is the figure.
         figure = statistics.median(times["smsbridge"]) / statistics.median(times["zeep"])
-        say("\n== otp: one Client.send to one number against zeep's SendSms (prebuilt client, env read once)")
-        say(f"   zeep {statistics.median(times['zeep']) * 1000:.3f} ms, smsbridge "
+        say(
+            "\n== otp: one Client.send to one number against zeep's SendSms (prebuilt client, env read once)"
+        )
+        say(
+            f"   zeep {statistics.median(times['zeep']) * 1000:.3f} ms, smsbridge "
             f"{statistics.median(times['smsbridge']) * 1000:.3f} ms: {figure:.3f}x "
-            f"(per-round ratios: {spread(ratios)})")
+            f"(per-round ratios: {spread(ratios)})"
+        )
         record("otp", f"{figure:.3f}x")
         client.close()
 
@@ -459,6 +514,7 @@ def bench_stall(scratch: Path) -> None:
     from smsbridge import Client
 
     with emulator() as endpoint:
+
         async def run() -> tuple[float, float]:
             worst = 0.0
             stop = False
@@ -479,7 +535,9 @@ def bench_stall(scratch: Path) -> None:
                 report = await client.asend("Your code is 1234", "09121234567")
                 first_send = time.perf_counter() - first
                 assert report.all_accepted
-                summary = await client.asend_bulk(CAMPAIGN, numbers(50_000), journal=scratch / "stall.sqlite")
+                summary = await client.asend_bulk(
+                    CAMPAIGN, numbers(50_000), journal=scratch / "stall.sqlite"
+                )
             assert summary.totals.accepted == 50_000
             stop = True
             await tick
@@ -487,13 +545,17 @@ def bench_stall(scratch: Path) -> None:
             return worst, first_send
 
         worst, first_send = asyncio.run(run())
-        say("\n== stall: the longest event-loop stall during the first asend and a 50,000 asend_bulk")
+        say(
+            "\n== stall: the longest event-loop stall during the first asend and a 50,000 asend_bulk"
+        )
         say(f"   longest stall {worst * 1000:.1f} ms; first asend {first_send * 1000:.1f} ms")
 
 
 # -- sdk: the official SDK's loop --------------------------------------------------------------------
 
-REFERENCE_WSDL = Path(__file__).resolve().parents[2] / "shared" / "reference" / "melipayamak" / "Send.asmx.wsdl"
+REFERENCE_WSDL = (
+    Path(__file__).resolve().parents[2] / "shared" / "reference" / "melipayamak" / "Send.asmx.wsdl"
+)
 _SOAPENC_STUB = b"""<?xml version="1.0"?>
 <xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema" targetNamespace="http://schemas.xmlsoap.org/soap/encoding/">
   <xs:complexType name="Array"><xs:sequence><xs:any minOccurs="0" maxOccurs="unbounded" processContents="lax"/></xs:sequence>
@@ -510,32 +572,52 @@ def bench_sdk(scratch: Path) -> None:
         modelled = "the emulator's 4-operation WSDL"
         transport: object = None
         if REFERENCE_WSDL.is_file():
+
             class Offline(zeep.Transport):  # type: ignore[misc]
                 def load(self, url: str) -> bytes:
                     if url.startswith("http://schemas.xmlsoap.org/soap/encoding"):
                         return _SOAPENC_STUB
                     return super().load(url)  # type: ignore[no-any-return]
 
-            wsdl, transport, modelled = str(REFERENCE_WSDL), Offline(), "the real 18-operation WSDL (read from ../shared)"
+            wsdl, transport, modelled = (
+                str(REFERENCE_WSDL),
+                Offline(),
+                "the real 18-operation WSDL (read from ../shared)",
+            )
         sample = numbers(100, start=7_000_000)
 
         def naive() -> float:
             started = time.perf_counter()
             for number in sample:
                 kwargs = {} if transport is None else {"transport": transport}
-                service = zeep.Client(wsdl, **kwargs).create_service("{http://tempuri.org/}SendSoap", endpoint)
-                service.SendSms(username=ACCOUNT[0], password=ACCOUNT[1], to={"string": [number]},
-                                **{"from": SENDER}, text=CAMPAIGN, isflash=False, udh="")
+                service = zeep.Client(wsdl, **kwargs).create_service(
+                    "{http://tempuri.org/}SendSoap", endpoint
+                )
+                service.SendSms(
+                    username=ACCOUNT[0],
+                    password=ACCOUNT[1],
+                    to={"string": [number]},
+                    **{"from": SENDER},
+                    text=CAMPAIGN,
+                    isflash=False,
+                    udh="",
+                )
             return (time.perf_counter() - started) / len(sample)
 
         def bridged() -> float:
             return bulk_seconds(endpoint, 10_000, 4, scratch) / 10_000
 
-        times = interleaved({"sdk": naive, "smsbridge": bridged}, 3, before=lambda: admin(endpoint, "reset", {}))
+        times = interleaved(
+            {"sdk": naive, "smsbridge": bridged}, 3, before=lambda: admin(endpoint, "reset", {})
+        )
         ratios = [base / mine for mine, base in zip(times["smsbridge"], times["sdk"], strict=True)]
-        say(f"\n== sdk: the official SDK's loop (a new zeep client per call from {modelled}, one recipient a call)")
-        say(f"   SDK loop {statistics.median(times['sdk']) * 1000:.1f} ms per recipient; smsbridge send_bulk "
-            f"{statistics.median(times['smsbridge']) * 1e6:.1f} us per recipient: {spread(ratios, 'x', 0)} faster")
+        say(
+            f"\n== sdk: the official SDK's loop (a new zeep client per call from {modelled}, one recipient a call)"
+        )
+        say(
+            f"   SDK loop {statistics.median(times['sdk']) * 1000:.1f} ms per recipient; smsbridge send_bulk "
+            f"{statistics.median(times['smsbridge']) * 1e6:.1f} us per recipient: {spread(ratios, 'x', 0)} faster"
+        )
 
 
 # -- startup -------------------------------------------------------------------------------------------
@@ -576,12 +658,20 @@ def main(argv: list[str]) -> int:
     if unknown:
         say(f"unknown sections: {', '.join(sorted(unknown))} (known: {', '.join(SECTIONS)})")
         return 2
-    say(f"python {sys.version.split()[0]} on {os.cpu_count()} cores; {time.strftime('%Y-%m-%d %H:%M')}")
+    say(
+        f"python {sys.version.split()[0]} on {os.cpu_count()} cores; {time.strftime('%Y-%m-%d %H:%M')}"
+    )
     with tempfile.TemporaryDirectory() as folder:
         scratch = Path(folder)
         for name in SECTIONS:
             if name in wanted:
-                globals()[f"bench_{name}"](*([scratch] if name in ("floor", "latency", "campaign", "stall", "sdk", "failover") else []))
+                globals()[f"bench_{name}"](
+                    *(
+                        [scratch]
+                        if name in ("floor", "latency", "campaign", "stall", "sdk", "failover")
+                        else []
+                    )
+                )
     say("\n== summary")
     for name, figure, goal in RESULTS:
         say(f"   {name:10s} {figure}    goal: {goal}")
