@@ -40,6 +40,7 @@ OWNED = {
     "docs/inbox.md": "tests/inbox/test_inbox_docs.py",
     "docs/providers/kavenegar.md": "providers/kavenegar/tests/test_kave_docs.py",
     "docs/providers/melipayamak.md": "providers/melipayamak/tests/test_meli_docs.py",
+    "docs/providers/writing.md": "tests/test_docs_provider_guide.py",
 }
 """Pages whose examples another test runs (with the servers or settings they need)."""
 
