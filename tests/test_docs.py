@@ -292,3 +292,18 @@ class TestReadme:
                     continue
                 assert (ROOT / page).parent.joinpath(target).exists(), f"{page}: {target}"
         assert "![smsbridge inbox](docs/inbox.png)" in (ROOT / "README.md").read_text("utf-8")
+
+
+def test_every_log_event_is_documented() -> None:
+    """docs/guide.md's event table names every event the library logs."""
+    source = "\n".join(
+        path.read_text(encoding="utf-8") for path in (ROOT / "smsbridge").rglob("*.py")
+    )
+    call = r"(?:log|logger)\.\w+\(\s*(?:[^\"()]+,\s*)?\"(sms_\w+)\""
+    logged = set(re.findall(call, source))
+    assert {"sms_send_started", "sms_retry", "sms_bulk_finished"} <= logged
+    text = (DOCS / "guide.md").read_text(encoding="utf-8")
+    table = text.split("| event | level | fields |", 1)[1].split("\n\n", 1)[0]
+    assert logged <= set(re.findall(r"`(sms_\w+)`", table)), logged - set(
+        re.findall(r"`(sms_\w+)`", table)
+    )
