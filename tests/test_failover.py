@@ -24,6 +24,7 @@ from smsbridge import (
     ErrorCategory,
     Failover,
     InvalidMessageError,
+    Message,
     ProviderHealth,
     Retry,
     SendStatus,
@@ -495,3 +496,23 @@ class TestAsyncAndCampaigns:
         again = client.send_bulk("hi", numbers, journal=journal)
         assert again.totals.accepted == 100
         assert len(first) + len(second) == 100
+
+
+class TestPermits:
+    """A caller with a limit of its own (a distributed campaign's global one) is asked for a
+    permit before every request after the first, on the provider it goes to."""
+
+    def test_failover_request_asks_for_a_permit_on_its_provider(self) -> None:
+        (first, _second), providers = fakes()
+        first.fail_next(ErrorCategory.PROVIDER_UNAVAILABLE, times=2)
+        client = Client(providers, retry=Retry(attempts=2, backoff=0))
+        asked: list[tuple[str, int]] = []
+        batch = client.engine.batch(
+            client.engine.plan(Message(text="hi"), client.engine.normalise([A, B])), [0, 1]
+        )
+        results = client.engine.dispatch(
+            batch, permit=lambda route, part: asked.append((route.label, len(part.recipients)))
+        )
+        assert [r.provider for r in results] == ["fake#2", "fake#2"]
+        # The retry on the first provider, then the failover: two further requests.
+        assert asked == [("fake", 2), ("fake#2", 2)]

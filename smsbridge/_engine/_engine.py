@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Final
 
@@ -171,11 +171,19 @@ class Engine:
 
     # -- dispatching ---------------------------------------------------------------------------
 
-    def dispatch(self, batch: Batch) -> list[RecipientResult]:
+    def dispatch(
+        self, batch: Batch, *, permit: Callable[[Route, Batch], None] | None = None
+    ) -> list[RecipientResult]:
         """Send one batch, blocking: each request after its provider's rate limit allows it,
-        retried and failed over as the policy says."""
+        retried and failed over as the policy says.
+
+        :param permit: called before every request but the first (a retry, a failover), with
+            its provider and batch: a caller holding a limit of its own for the first request
+            (a distributed campaign's global one) takes one for each further request there.
+        """
         steps = self.router.steps(batch)
         outcome = None
+        first = True
         while True:
             try:
                 step = steps.send(outcome)
@@ -186,6 +194,9 @@ class Engine:
                 outcome = None
                 continue
             route = step.route
+            if permit is not None and not first:
+                permit(route, step.batch)
+            first = False
             route.pacer.wait_blocking()
             began = time.perf_counter()
             results = route.dispatcher.send(step.batch, next(self._indexes))

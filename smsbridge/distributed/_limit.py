@@ -152,9 +152,11 @@ class GlobalRateLimit:
 
     @staticmethod
     def key_for(engine: Engine, message: Message | Template) -> tuple[str, str, str]:
-        """The line a send uses: ``(provider, account, sender)``."""
-        provider = engine.provider
-        return (engine.name, provider.account(), provider.sender_for(message) or "-")
+        """The line a send's first request uses: ``(provider, account, sender)`` (a retry or a
+        failover takes its permit on its own provider's line)."""
+        route = engine.routes[0]
+        provider = route.provider
+        return (route.label, provider.account(), provider.sender_for(message) or "-")
 
     def _errors(self) -> tuple[type[BaseException], ...]:
         from limits.errors import StorageError

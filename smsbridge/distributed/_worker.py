@@ -40,6 +40,7 @@ from smsbridge.provider import Batch
 
 if TYPE_CHECKING:
     from smsbridge._client import Client
+    from smsbridge._engine._failover import Route
     from smsbridge.distributed._limit import GlobalRateLimit
 
 __all__ = ["BatchOutcome", "CampaignWorker"]
@@ -285,6 +286,15 @@ class CampaignWorker:
                 continue
             return flight, claimed
 
+    def _permit(self, route: Route, batch: Batch) -> None:
+        """A retry's or a failover's request takes a permit of the global limit too, on the
+        line it goes out on (the job took one for its first request)."""
+        if self.rate_limit is None:
+            return
+        provider = route.provider
+        key = (route.label, provider.account(), provider.sender_for(batch.message) or "-")
+        self.rate_limit.acquire(key, len(batch.recipients) * max(batch.segments, 1))
+
     def _send(self, campaign: _Campaign, claimed: list[tuple[int, str]]) -> list[RecipientResult]:
         """Hooks, checks and the request for the claimed rows; one result per row, in order."""
         engine = self.engine
@@ -315,7 +325,7 @@ class CampaignWorker:
                 segments=parts,
                 keys=tuple(f"{campaign.campaign_id}:{claimed[i][0]}" for i in going),
             )
-            results.update(zip(going, engine.dispatch(batch), strict=True))
+            results.update(zip(going, engine.dispatch(batch, permit=self._permit), strict=True))
         final = [results[i] for i in range(len(numbers))]
         engine.host.after_send(outgoing, SendReport(final, provider=engine.name))
         return final
