@@ -4,15 +4,16 @@ An :class:`EmulatorBridge` taps the kit's two seams of one
 :class:`~smsbridge.testing.server.EmulatorServer`: its ``handler`` (to read each send
 request and its reply, as a proxy would) and its ``faults`` (so chaos armed in the inbox
 fails the next send the way that service fails). The emulator itself is not changed. A
-subclass supplies what only the service knows: how to read a send request and its reply, the
-wire answer for each chaos category, and the delivery status of one of its ids.
+subclass supplies what only the service knows: how to read each send operation's request and
+reply, that operation's wire answer for each chaos category, and the delivery status of one of
+its ids.
 """
 
 from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import ClassVar, Self
 
 import attrs
@@ -35,13 +36,20 @@ __all__ = ["Attempt", "EmulatorBridge"]
 
 @attrs.frozen(kw_only=True)
 class Attempt:
-    """One recipient of a send request, as the request carried it."""
+    """One recipient of a send request, as the request carried it (or, once the service took
+    it, as the service recorded it: see :meth:`EmulatorBridge.shown`)."""
 
     recipient: str
     text: str
+    """What the handset shows: a template send's rendered text when it can be known."""
     sender: str | None = None
     flash: bool = False
     udh: str | None = None
+    segments: int | None = None
+    """The parts the service billed; None lets the inbox count them."""
+    template_id: str | None = None
+    """A template send's template (Melipayamak's bodyId, Kavenegar's template name)."""
+    variables: Mapping[str, str] | tuple[str, ...] | None = None
 
 
 class _Faults(FaultInjector):
@@ -58,7 +66,7 @@ class _Faults(FaultInjector):
         if operation in bridge.send_operations:
             fault = bridge.chaos()
             if fault is not None:
-                return FaultRule(fault=bridge.refusal(fault.category), remaining=1)
+                return FaultRule(fault=bridge.refusal(operation, fault.category), remaining=1)
         return self.inner.take(operation)
 
 
@@ -77,7 +85,7 @@ class EmulatorBridge:
     provider: ClassVar[str] = ""
     """The provider name messages are shown under and chaos rules are armed for."""
     send_operations: ClassVar[frozenset[str]] = frozenset()
-    """The kit operation names that send messages."""
+    """The kit operation names that send messages; each hook below is told which one."""
 
     def __init__(self, server: EmulatorServer, reporter: Reporter, *, poll: float = 0.25) -> None:
         self.server = server
@@ -95,27 +103,38 @@ class EmulatorBridge:
 
     # -- what a service supplies ------------------------------------------------------------
 
-    def attempts(self, request: Request) -> Sequence[Attempt]:
-        """The recipients and text of one send request (already accepted by the emulator's
-        parser)."""
+    def attempts(self, operation: str, request: Request) -> Sequence[Attempt]:
+        """The recipients and text of one request of the send ``operation`` (already accepted
+        by the emulator's parser). ``ValueError`` or ``KeyError``: not a readable send, left
+        for the emulator to refuse in its own words."""
         raise NotImplementedError
 
-    def accepted(self, attempts: Sequence[Attempt], reply: Reply) -> Sequence[str | None]:
+    def accepted(
+        self, operation: str, attempts: Sequence[Attempt], reply: Reply
+    ) -> Sequence[str | None]:
         """The service's id for each attempt its reply accepted, None for one it refused."""
         raise NotImplementedError
 
-    def refused(self, reply: Reply) -> str | None:
+    def refused(self, operation: str, reply: Reply) -> str | None:
         """Why a reply refused the whole request (a category or a code), None when it did not."""
         raise NotImplementedError
 
-    def refusal(self, category: ErrorCategory) -> Fault:
-        """The kit fault that answers a send the way this service refuses it for ``category``
-        (never processed), or loses the reply (``outcome_unknown``: processed, then dropped)."""
+    def refusal(self, operation: str, category: ErrorCategory) -> Fault:
+        """The kit fault that answers ``operation`` the way this service refuses it for
+        ``category`` (never processed), or loses the reply (``outcome_unknown``: processed,
+        then dropped)."""
         raise NotImplementedError
 
     def delivery(self, message_id: str) -> MessageStatus | None:
         """The delivery status of one of the service's ids now; None when unknown."""
         raise NotImplementedError
+
+    def shown(self, attempt: Attempt, message_id: str) -> Attempt:
+        """The attempt as the service recorded it once it took it under ``message_id`` (the
+        rendered template text, the line it picked, the parts it billed). By default as the
+        request carried it."""
+        del message_id
+        return attempt
 
     # -- wiring -----------------------------------------------------------------------------
 
@@ -177,8 +196,9 @@ class EmulatorBridge:
             or outcome.name not in self.send_operations
         ):
             return outcome
+        operation = outcome.name
         try:
-            attempts = tuple(self.attempts(request))
+            attempts = tuple(self.attempts(operation, request))
         except (ValueError, KeyError):
             return outcome  # the emulator will refuse it in its own words
         self._local.attempts = attempts
@@ -186,25 +206,29 @@ class EmulatorBridge:
 
         def observed() -> Reply:
             reply = run()
-            self._observe(attempts, reply)
+            try:
+                self._observe(operation, attempts, reply)
+            except Exception:  # a reading bug must not cost the emulator its reply
+                self.errors += 1
             return reply
 
         return attrs.evolve(outcome, run=observed)
 
-    def _observe(self, attempts: Sequence[Attempt], reply: Reply) -> None:
+    def _observe(self, operation: str, attempts: Sequence[Attempt], reply: Reply) -> None:
         lost = bool(getattr(self._local, "lost", False))
-        refused = self.refused(reply)
+        refused = self.refused(operation, reply)
         if refused is not None:
             for attempt in attempts:
                 self._report(attempt, None, MessageStatus.REJECTED, refused, False)
             return
-        ids = self.accepted(attempts, reply)
+        ids = self.accepted(operation, attempts, reply)
         for attempt, message_id in zip(attempts, ids, strict=False):
             if message_id is None:
                 self._report(attempt, None, MessageStatus.REJECTED, "recipient_rejected", False)
             else:
                 error = ErrorCategory.OUTCOME_UNKNOWN.value if lost else None
-                self._report(attempt, message_id, MessageStatus.PENDING, error, lost)
+                shown = self.shown(attempt, message_id)
+                self._report(shown, message_id, MessageStatus.PENDING, error, lost)
 
     def _report(
         self,
@@ -222,9 +246,12 @@ class EmulatorBridge:
             sender=attempt.sender,
             flash=attempt.flash,
             udh=attempt.udh,
+            segments=attempt.segments,
             status=status,
             error=error,
             chaos=chaos,
+            template_id=attempt.template_id,
+            variables=attempt.variables,
         )
         try:
             self.reporter.sent(record)

@@ -590,6 +590,16 @@ class EmulatorState(ServiceState):
 
     # -- inspection ----------------------------------------------------------------------
 
+    def message_by_id(self, message_id: int | str) -> SentMessage | None:
+        """The message taken under this id (a lookup's ``text`` is the rendered template), or
+        None."""
+        if isinstance(message_id, str):
+            message_id = message_id.strip()
+            if not (message_id.isascii() and message_id.isdigit()):
+                return None
+        with self._lock:
+            return self._by_id.get(int(message_id))
+
     def sent_to(self, number: str) -> list[SentMessage]:
         """Messages taken for ``number`` (any form the service takes)."""
         target = normalise_receptor(number) or number

@@ -440,6 +440,16 @@ class EmulatorState(ServiceState):
         with self._lock:
             return int(self._status(self._by_id.get(number), self._unreachable()))
 
+    def message_by_id(self, rec_id: int | str) -> SentMessage | None:
+        """The accepted message with this recId (a pattern send's ``text`` is the rendered
+        pattern), or None."""
+        if isinstance(rec_id, str):
+            rec_id = rec_id.strip()
+            if not (rec_id.isascii() and rec_id.isdigit()):
+                return None
+        with self._lock:
+            return self._by_id.get(int(rec_id))
+
     def sent_to(self, number: str) -> list[SentMessage]:
         """Messages accepted for ``number`` (any spelling of an Iranian mobile)."""
         target = normalise_mobile(number) or number
