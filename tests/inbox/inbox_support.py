@@ -129,3 +129,14 @@ def melipayamak_client(url: str, *, retry: Retry | None = None) -> Client:
 
     provider = MelipayamakProvider.from_url(ProviderURL.parse(url))
     return Client(provider=provider, timeout=5, retry=retry or Retry(attempts=1))
+
+
+def kavenegar_client(url: str, *, retry: Retry | None = None) -> Client:
+    """A client for a ``kavenegar://`` URL, its provider built here, trying each request once
+    unless ``retry`` says otherwise (as :func:`melipayamak_client`)."""
+    from smsbridge_kavenegar import KavenegarProvider
+
+    from smsbridge.config import ProviderURL
+
+    provider = KavenegarProvider.from_url(ProviderURL.parse(url))
+    return Client(provider=provider, timeout=5, retry=retry or Retry(attempts=1))
