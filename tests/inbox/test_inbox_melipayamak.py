@@ -7,15 +7,16 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from typing import Literal
 
 import pytest
 from inbox_support import Api, child_env, melipayamak_client
 
 pytest.importorskip("smsbridge_melipayamak", reason="the Melipayamak provider is not installed")
 
-from smsbridge_melipayamak.emulator import Emulator, EmulatorState
+from smsbridge_melipayamak.emulator import DEMO_PATTERN, DEMO_SERVICE_LINE, Emulator, EmulatorState
 
-from smsbridge import Client, ErrorCategory, Message, Retry
+from smsbridge import Client, ErrorCategory, Message, Retry, Template
 from smsbridge.inbox import (
     CHAOS_CATEGORIES,
     ChaosRule,
@@ -29,10 +30,25 @@ from smsbridge.inbox.melipayamak import MelipayamakBridge, host
 from smsbridge.testing.server import ManualClock
 
 LINE = "50004001234567"
+OTP = Template(id=str(DEMO_PATTERN), variables=["4821"])
+OTP_TEXT = "کد ورود شما: 4821"
+REFUSALS = [c for c in CHAOS_CATEGORIES if c is not ErrorCategory.OUTCOME_UNKNOWN]
+# A pattern send over SOAP (SendByBaseNumber2) or REST (BaseServiceNumber), a plain REST SendSMS.
+WIRES = pytest.mark.parametrize(
+    ("api", "otp"),
+    [("soap", True), ("rest", True), ("rest", False)],
+    ids=["SendByBaseNumber2", "BaseServiceNumber", "rest-SendSMS"],
+)
 
 
-def _client(emulator: Emulator) -> Client:
-    return melipayamak_client(emulator.provider_url())
+def _client(emulator: Emulator, api: Literal["soap", "rest"] = "soap") -> Client:
+    return melipayamak_client(emulator.provider_url(api=api))
+
+
+def _latest(store: InboxStore, number: str, *, include_rejected: bool = True) -> InboxMessage:
+    found = store.latest(number, include_rejected=include_rejected)
+    assert found is not None, f"nothing to {number}"
+    return found
 
 
 def _until(check: Callable[[], object], what: str, timeout: float = 5.0) -> None:
@@ -195,6 +211,132 @@ class TestHosted:
         assert store.count() == 0
 
 
+class TestPatternsAndRest:
+    """Pattern (OTP) sends over SOAP and REST, and REST's plain SendSMS, through the bridge."""
+
+    @pytest.mark.parametrize("api", ["soap", "rest"])
+    def test_pattern_shown(
+        self, emulator: Emulator, store: InboxStore, api: Literal["soap", "rest"]
+    ) -> None:
+        """A pattern send shows the rendered pattern the handset gets, from the shared service
+        line, with its bodyId as the template and its variables."""
+        with _client(emulator, api) as client:
+            report = client.send(OTP, ["09123456789"])
+        assert report.all_accepted
+        shown = _latest(store, "+989123456789")
+        assert (shown.provider, shown.text, shown.sender) == (
+            "melipayamak",
+            OTP_TEXT,
+            DEMO_SERVICE_LINE,
+        )
+        assert (shown.template_id, shown.variables) == (str(DEMO_PATTERN), ("4821",))
+        assert (shown.message_id, shown.status) == (report.message_ids[0], MessageStatus.PENDING)
+        assert emulator.state.sent[0].text == OTP_TEXT
+
+    def test_rest_send_shown(self, emulator: Emulator, store: InboxStore) -> None:
+        """A plain REST SendSMS shows its text, line and flash flag."""
+        with _client(emulator, "rest") as client:
+            report = client.send(Message(text="سلام از REST", flash=True), ["09123456789"])
+        assert report.all_accepted
+        shown = _latest(store, "+989123456789")
+        assert (shown.text, shown.sender, shown.flash, shown.template_id) == (
+            "سلام از REST",
+            LINE,
+            True,
+            None,
+        )
+        assert shown.message_id == report.message_ids[0]
+
+    @WIRES
+    def test_delivery_followed(
+        self,
+        emulator: Emulator,
+        store: InboxStore,
+        clock: ManualClock,
+        api: Literal["soap", "rest"],
+        otp: bool,
+    ) -> None:
+        """Their delivery statuses follow the emulator's."""
+        emulator.state.unreachable.add("09351234567")
+        with _client(emulator, api) as client:
+            for number in ("09123456789", "09351234567"):
+                assert client.send(OTP if otp else "hi", [number]).all_accepted
+        assert {m.status for m in store.messages()} == {MessageStatus.PENDING}
+        clock.advance(5)
+
+        def settled() -> bool:
+            return {m.recipient: m.status for m in store.messages()} == {
+                "+989123456789": MessageStatus.DELIVERED,
+                "+989351234567": MessageStatus.FAILED,
+            }
+
+        _until(settled, "the delivery statuses")
+
+    @pytest.mark.parametrize("api", ["soap", "rest"])
+    def test_own_refusal_shown(
+        self, emulator: Emulator, store: InboxStore, api: Literal["soap", "rest"]
+    ) -> None:
+        """A pattern the panel does not have (code -4) shows as not sent, with its bodyId and
+        variables since there is no text to render."""
+        with _client(emulator, api) as client:
+            report = client.send(Template(id="999", variables=["1"]), ["09123456789"])
+        assert report[0].error is not None
+        assert report[0].error.category is ErrorCategory.CONTENT_REJECTED
+        shown = _latest(store, "+989123456789")
+        assert (shown.status, shown.error, shown.chaos, shown.text, shown.template_id) == (
+            MessageStatus.REJECTED,
+            "melipayamak code -4",
+            False,
+            "[template 999] 1",
+            "999",
+        )
+
+    @WIRES
+    @pytest.mark.parametrize("category", REFUSALS, ids=lambda c: c.value)
+    def test_chaos_refusal(
+        self,
+        emulator: Emulator,
+        store: InboxStore,
+        category: ErrorCategory,
+        api: Literal["soap", "rest"],
+        otp: bool,
+    ) -> None:
+        """Each chaos category reaches the client as that category, through the pattern codes
+        or REST's Value; the emulator sends nothing, and the inbox shows the refused attempt
+        (a pattern's rendered text)."""
+        store.arm(ChaosRule(category=category, provider="melipayamak"))
+        with _client(emulator, api) as client:
+            report = client.send(OTP if otp else "hi", ["09123456789"])
+            assert report[0].error is not None
+            assert report[0].error.category is category
+            assert client.send(OTP if otp else "hi", ["09123456789"]).all_accepted
+        assert len(emulator.state.sent) == 1
+        refused = store.messages(newest_first=False)[0]
+        assert (refused.status, refused.error, refused.chaos, refused.text) == (
+            MessageStatus.REJECTED,
+            category.value,
+            True,
+            OTP_TEXT if otp else "hi",
+        )
+
+    @WIRES
+    def test_chaos_lost_reply(
+        self, emulator: Emulator, store: InboxStore, api: Literal["soap", "rest"], otp: bool
+    ) -> None:
+        """outcome_unknown: the emulator sends, the client hears nothing, the inbox says so."""
+        store.arm(ChaosRule(category="outcome_unknown", provider="melipayamak"))
+        with _client(emulator, api) as client:
+            assert client.send(OTP if otp else "hi", ["09123456789"]).unknown == 1
+        (sent,) = emulator.state.sent
+        (shown,) = store.messages()
+        assert (shown.status, shown.error, shown.chaos) == (
+            MessageStatus.PENDING,
+            "outcome_unknown",
+            True,
+        )
+        assert (shown.message_id, shown.text) == (str(sent.rec_id), sent.text)
+
+
 class TestOverHttp:
     """An emulator in another process reporting through the inbox's REST API."""
 
@@ -231,6 +373,17 @@ class TestOverHttp:
         child.stdout.close()
         assert child.wait(timeout=10) == 0
         assert errors == "0"
+
+    def test_pattern_reported(self, remote: str, api: Api) -> None:
+        """A pattern send from the remote emulator shows rendered, with its bodyId."""
+        with melipayamak_client(remote) as client:
+            assert client.send(OTP, ["09123456789"]).all_accepted
+        latest = api.get("/api/v1/latest?number=09123456789")
+        assert (latest["text"], latest["template_id"], latest["variables"]) == (
+            OTP_TEXT,
+            str(DEMO_PATTERN),
+            ["4821"],
+        )
 
     def test_reported_and_delivered(self, remote: str, api: Api) -> None:
         """The send shows up through /api/v1/intake and turns delivered through
