@@ -1,25 +1,9 @@
-"""pytest plugin for Django projects: the SMS outbox cleared in place before each test.
+"""The Django projects' pytest plugin, for ``-p smsbridge.contrib.django.pytest_plugin``.
 
-The ``sms_outbox`` fixture is smsbridge's own (``smsbridge.testing.pytest_plugin``): it gives
-the same object as :data:`smsbridge.contrib.django.outbox`. This plugin adds the autouse
-clearing for tests that do not ask for the fixture, as pytest-django does for ``mail.outbox``.
-It does nothing unless Django is configured with ``smsbridge.contrib.django`` installed.
+It is registered for every pytest run already (the ``smsbridge_django`` entry point, which is
+:mod:`smsbridge.testing._django_plugin`); this name is kept for explicit use.
 """
 
-from __future__ import annotations
+from smsbridge.testing._django_plugin import _smsbridge_django_outbox
 
-import pytest
-
-from smsbridge.testing import outbox
-
-
-@pytest.fixture(autouse=True)
-def _smsbridge_django_outbox() -> None:
-    """Empty the outbox before each test when the Django app is installed."""
-    try:
-        from django.apps import apps
-        from django.conf import settings
-    except ImportError:  # smsbridge without its django extra
-        return
-    if settings.configured and apps.ready and apps.is_installed("smsbridge.contrib.django"):
-        outbox.clear()
+__all__ = ["_smsbridge_django_outbox"]
