@@ -102,6 +102,8 @@ class PluginHost:
                 except Exception as error:
                     raise _load_failed(name, dist, error) from None
         for plugin in plugins:
+            if pm.is_registered(plugin):
+                continue  # its entry point loaded it already: one registration is enough
             try:
                 pm.register(plugin)
             except pluggy.PluginValidationError as error:

@@ -235,3 +235,23 @@ class TestEntryPointPlugin:
     def test_loaded_by_default(self, site: Path) -> None:
         """Autoloading is on unless switched off."""
         assert run(site, SCHEME_SCRIPT).strip() == "loaded"
+
+
+def test_a_plugin_given_twice_is_registered_once() -> None:
+    """A module passed in code that its entry point (or an earlier item) registered already is
+    not an error: the client uses it once."""
+    import types
+
+    from smsbridge import Client, hookimpl
+
+    calls: list[str] = []
+    plugin = types.ModuleType("twice_plugin")
+
+    @hookimpl
+    def smsbridge_after_send(send: object, report: object) -> None:
+        calls.append("after")
+
+    plugin.smsbridge_after_send = smsbridge_after_send  # type: ignore[attr-defined]
+    client = Client("fake://", plugins=[plugin, plugin], autoload_plugins=False)
+    client.send("hi", ["09123456789"])
+    assert calls == ["after"]
