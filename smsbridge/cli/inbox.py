@@ -7,7 +7,7 @@ import errno
 import shlex
 import signal
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING
@@ -33,8 +33,12 @@ def _templates(values: Sequence[str]) -> list[tuple[str, str]]:
     return found
 
 
-def _melipayamak(server: InboxServer, host: str, port: int) -> str:
-    """Start the hosted Melipayamak emulator; its ready-to-use provider URL."""
+Hosting = Callable[["InboxServer"], str]
+"""Starts one emulator for the inbox and answers its ready-to-use provider URL."""
+
+
+def _melipayamak(host: str, port: int) -> Hosting:
+    """How to start the hosted Melipayamak emulator, checked before anything starts."""
     try:
         from smsbridge.inbox.melipayamak import host as host_melipayamak
     except ImportError:
@@ -42,22 +46,47 @@ def _melipayamak(server: InboxServer, host: str, port: int) -> str:
             "--melipayamak-port needs the Melipayamak provider: "
             "pip install -e providers/melipayamak"
         ) from None
+
+    def start(server: InboxServer) -> str:
+        try:
+            emulator = host_melipayamak(server, host=host, port=port)
+        except OSError as exc:
+            raise ConfigError(f"the Melipayamak emulator cannot listen: {exc}") from None
+        return emulator.provider_url()
+
+    return start
+
+
+def _kavenegar(host: str, port: int) -> Hosting:
+    """How to start the hosted Kavenegar emulator, checked before anything starts."""
     try:
-        emulator = host_melipayamak(server, host=host, port=port)
-    except OSError as exc:
-        raise ConfigError(f"the Melipayamak emulator cannot listen: {exc}") from None
-    return emulator.provider_url()
+        from smsbridge.inbox.kavenegar import host as host_kavenegar
+    except ImportError:
+        raise ConfigError(
+            "--kavenegar-port needs the Kavenegar provider (smsbridge-kavenegar), which is not "
+            "installed: pip install -e providers/kavenegar"
+        ) from None
+
+    def start(server: InboxServer) -> str:
+        try:
+            emulator = host_kavenegar(server, host=host, port=port)
+        except OSError as exc:
+            raise ConfigError(f"the Kavenegar emulator cannot listen: {exc}") from None
+        return emulator.provider_url()
+
+    return start
 
 
-def _announce(server: InboxServer, host: str, token: str | None, melipayamak: int | None) -> None:
-    """Print where the inbox is and how to send to it (starting the emulator if asked)."""
+def _announce(
+    server: InboxServer, token: str | None, emulators: Sequence[tuple[str, Hosting]]
+) -> None:
+    """Print where the inbox is and how to send to it (starting the emulators asked for)."""
     store = server.store
     click.echo(f"smsbridge inbox on {server.url}")
     click.echo(f"store: {store.path}")
     click.echo(f"send with: SMSBRIDGE_URL={shlex.quote(f'fake://?inbox={store.path}')}")
-    if melipayamak is not None:
-        emulator_url = _melipayamak(server, host, melipayamak)
-        click.echo(f"melipayamak emulator: SMSBRIDGE_URL={shlex.quote(emulator_url)}")
+    for name, start in emulators:
+        click.echo(f"{name} emulator: SMSBRIDGE_URL={shlex.quote(start(server))}")
     if token:
         click.echo("token required: open the page once as /?token=TOKEN")
 
@@ -138,6 +167,13 @@ def _until_stopped() -> Iterator[threading.Event]:
     help="Also run a Melipayamak emulator on PORT (0: a free one) whose sends show here and "
     "obey the chaos armed here (needs the Melipayamak provider).",
 )
+@click.option(
+    "--kavenegar-port",
+    type=click.IntRange(0, 65535),
+    metavar="PORT",
+    help="Also run a Kavenegar emulator on PORT (0: a free one) whose sends show here and "
+    "obey the chaos armed here (needs the Kavenegar provider).",
+)
 @verbosity
 def inbox(  # noqa: PLR0917 - click passes every option by keyword
     host: str,
@@ -149,11 +185,18 @@ def inbox(  # noqa: PLR0917 - click passes every option by keyword
     templates: Sequence[str],
     allowed_hosts: Sequence[str],
     melipayamak_port: int | None,
+    kavenegar_port: int | None,
 ) -> None:
     """Serve a local SMS inbox: every message sent through fake://?inbox=..., live."""
     from smsbridge.inbox import InboxServer, default_store_path, open_store
 
     pairs = _templates(templates)
+    # A provider that is not installed is refused before anything starts or prints.
+    emulators: list[tuple[str, Hosting]] = []
+    if melipayamak_port is not None:
+        emulators.append(("melipayamak", _melipayamak(host, melipayamak_port)))
+    if kavenegar_port is not None:
+        emulators.append(("kavenegar", _kavenegar(host, kavenegar_port)))
     if store_path is None:
         store_path = default_store_path()
         store_path.parent.mkdir(parents=True, exist_ok=True)
@@ -181,7 +224,7 @@ def inbox(  # noqa: PLR0917 - click passes every option by keyword
     # (a script that only wanted the port) is a clean stop too.
     with _until_stopped() as stop:
         try:
-            _announce(server, host, token, melipayamak_port)
+            _announce(server, token, emulators)
             while not stop.wait(0.5):
                 pass
         except KeyboardInterrupt:

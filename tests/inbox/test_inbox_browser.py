@@ -16,9 +16,9 @@ from typing import TYPE_CHECKING
 
 import pytest
 from browser_support import launch, missing
-from inbox_support import melipayamak_client, send_elsewhere
+from inbox_support import kavenegar_client, melipayamak_client, send_elsewhere
 
-from smsbridge import Client
+from smsbridge import Client, Template
 from smsbridge.inbox import InboxServer, InboxStore
 
 if TYPE_CHECKING:
@@ -153,6 +153,49 @@ def test_emulator_messages_appear(browser: Browser, store: InboxStore) -> None:
             bubble = page.locator("#messages .bubble")
             expect(bubble.locator(".text")).to_have_text("درود از ملی‌پیامک")
             expect(bubble.locator(".from")).to_have_text("50004001234567 · melipayamak")
+        finally:
+            context.close()
+
+
+def test_kavenegar_messages_appear(browser: Browser, store: InboxStore) -> None:
+    """Sends through the hosted Kavenegar emulator appear live, each in its number's
+    conversation: a plain text from the account's line, and a verify/lookup OTP as the
+    rendered template text from the lookup line, tagged with the template; then delivered."""
+    pytest.importorskip("smsbridge_kavenegar")
+    from smsbridge.inbox.kavenegar import host
+
+    with InboxServer(store) as server:
+        emulator = host(server)
+        emulator.state.operator_delay = 0.2
+        emulator.state.delivery_delay = 1.0
+        context = browser.new_context()
+        try:
+            page = context.new_page()
+            page.goto(server.url)
+            expect(page.locator("#live")).to_have_text("live")
+            expect(page.locator("#services li")).to_have_count(2)
+            with kavenegar_client(emulator.provider_url()) as client:
+                assert client.send("درود از کاوه‌نگار", ["09121234567"]).all_accepted
+                otp = Template(id="verify", variables={"token": "4821"})
+                assert client.send(otp, ["09351234567"]).all_accepted
+            numbers = page.locator(".conversation")
+            expect(numbers).to_have_count(2)
+            expect(numbers.nth(0)).to_have_attribute("data-number", "+989351234567")
+            expect(numbers.nth(0).locator(".snippet")).to_have_text("کد ورود شما: 4821")
+
+            _open(page, "+989121234567")
+            bubble = page.locator("#messages .bubble")
+            expect(bubble).to_have_count(1)
+            expect(bubble.locator(".text")).to_have_text("درود از کاوه‌نگار")
+            assert bubble.locator(".text").evaluate("node => node.matches(':dir(rtl)')")
+            expect(bubble.locator(".from")).to_have_text("10004346 · kavenegar")
+
+            _open(page, "+989351234567")
+            expect(bubble).to_have_count(1)
+            expect(bubble.locator(".text")).to_have_text("کد ورود شما: 4821")
+            expect(bubble.locator(".from")).to_have_text("10008663 · kavenegar")
+            expect(bubble.locator(".template")).to_have_text("template verify")
+            expect(bubble.locator(".status")).to_have_text("✓✓ delivered")
         finally:
             context.close()
 

@@ -15,10 +15,11 @@ DOC = Path(__file__).resolve().parents[2] / "docs" / "inbox.md"
 PYTHON_BLOCK = re.compile(r"^```python\n(.*?)^```", re.DOTALL | re.MULTILINE)
 
 
-@pytest.mark.sms_real_providers  # the Melipayamak examples talk to a real emulator
+@pytest.mark.sms_real_providers  # the emulator examples talk to real emulators
 def test_examples_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Each example runs after the ones before it, in a scratch folder."""
     pytest.importorskip("smsbridge_melipayamak")
+    pytest.importorskip("smsbridge_kavenegar")
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("SMSBRIDGE_DISABLE_PLUGIN_AUTOLOAD")  # melipayamak:// URLs in examples
     text = DOC.read_text(encoding="utf-8")
