@@ -18,8 +18,6 @@ from xml.sax.saxutils import escape
 __all__ = ["MASK", "Redactor", "mask_number"]
 
 MASK: Final = "********"
-# A secret shorter than this would scrub ordinary words out of provider texts.
-_MIN_SECRET: Final = 4
 
 
 def mask_number(number: str) -> str:
@@ -45,7 +43,7 @@ def _spellings(secret: str) -> set[str]:
     # A secret inside a longer base64 text (``user:password`` in Basic auth) is not found by
     # its own encoding; the padding-free stem catches the common prefix case.
     forms.add(base64.b64encode(raw).decode("ascii").rstrip("="))
-    return {form for form in forms if len(form) >= _MIN_SECRET}
+    return {form for form in forms if form}
 
 
 class Redactor:
@@ -53,8 +51,10 @@ class Redactor:
 
     def __init__(self, secrets: Iterable[str] = ()) -> None:
         forms: set[str] = set()
+        # However short a secret is, it is masked: a one-letter password mangles the texts it
+        # is scrubbed from, which is the price of never printing it.
         for secret in secrets:
-            if secret and len(secret) >= _MIN_SECRET:
+            if secret:
                 forms |= _spellings(secret)
         # Longest first, so a secret's encoded form is not half-replaced by a shorter one.
         self._forms = sorted(forms, key=len, reverse=True)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import math
 import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
@@ -37,6 +38,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ORIGINS",
+    "POSITIVE",
     "Group",
     "Settings",
     "client_options",
@@ -52,6 +54,23 @@ __all__ = [
 SECRETS: Final = "smsbridge.secrets"  # ctx.meta key: strings to scrub from error lines
 ORIGINS: Final = "smsbridge.recipient_origins"  # ctx.meta key: where each recipient came from
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+class _Positive(click.FloatRange):
+    """A number above zero. click's range lets ``nan`` through (it compares false with both
+    bounds), and ``inf`` is no limit at all: both are usage errors here, like ``0``."""
+
+    name = "positive number"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number.", param, ctx)
+        return number
+
+
+POSITIVE: Final = _Positive(min=0, min_open=True)
+"""A finite number above zero (--rate, --timeout)."""
 
 
 class Settings(NamedTuple):
@@ -155,10 +174,11 @@ class Group(click.Group):
 
 
 def scrub(ctx: click.Context, text: str) -> str:
-    """``text`` without any secret of the URL the command was given."""
-    for secret in ctx.meta.get(SECRETS, ()):
-        text = text.replace(secret, "********")
-    return text
+    """``text`` without any secret of the URL the command was given, in any spelling (the
+    library's own redactor: the same rule as its logs and errors)."""
+    from smsbridge._redact import Redactor
+
+    return Redactor(ctx.meta.get(SECRETS, ())).scrub(text)
 
 
 def _error_text(exc: SmsBridgeError) -> str:
@@ -235,13 +255,13 @@ def client_options(function: F) -> F:
         ),
         click.option(
             "--rate",
-            type=click.FloatRange(min=0, min_open=True),
+            type=POSITIVE,
             metavar="R",
             help="At most R provider requests per second.",
         ),
         click.option(
             "--timeout",
-            type=click.FloatRange(min=0, min_open=True),
+            type=POSITIVE,
             metavar="S",
             help="Seconds one provider request may take in all (default 30).",
         ),

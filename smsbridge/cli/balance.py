@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from smsbridge.cli._app import make_client, verbosity
+from smsbridge.cli._app import POSITIVE, make_client, verbosity
 
 __all__ = ["balance"]
 
@@ -18,7 +18,7 @@ __all__ = ["balance"]
 )
 @click.option(
     "--timeout",
-    type=click.FloatRange(min=0, min_open=True),
+    type=POSITIVE,
     metavar="S",
     help="Seconds the request may take in all (default 30).",
 )
