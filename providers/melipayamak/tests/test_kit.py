@@ -422,7 +422,7 @@ class TestAdmin:
         index = call(server, "GET", "/_emulator/").json()
         assert "GET /_emulator/count" in index["endpoints"]
         assert "POST /_emulator/reset" in index["endpoints"]
-        assert {"delay", "drop", "trickle", "redirect", "oversize", "refuse"} <= set(
+        assert {"delay", "latency", "drop", "trickle", "redirect", "oversize", "refuse"} <= set(
             index["faults"]
         )
         assert call(server, "GET", "/_emulator/nothing").status == 404
@@ -439,6 +439,29 @@ class TestFaults:
         assert reply.endswith(b'\r\n\r\n{"accepted": 1}')
         assert notes.sent == ["a"]
         assert notes.requests[0].fault == "trickle"
+
+    def test_latency_processes_during_the_wait(self, server: EmulatorServer, notes: Notes) -> None:
+        """A response time: the request is processed at once and the reply held until the
+        time has passed since it arrived (``delay`` would not have processed it yet)."""
+        server.faults.latency(1.5, count=None)
+        answers: list[Answer] = []
+        started = time.monotonic()
+        thread = threading.Thread(target=lambda: answers.append(send(server, "a")))
+        thread.start()
+        wait_for(lambda: notes.sent == ["a"], "the request to be processed")
+        processed = time.monotonic() - started
+        assert not answers  # processed, the reply still held
+        thread.join(DEADLINE)
+        assert processed < 1.2 <= 1.5 <= time.monotonic() - started
+        assert answers[0].json() == {"accepted": 1}
+        assert notes.requests[0].fault == "latency"
+
+    def test_latency_is_armed_by_name(self, server: EmulatorServer, notes: Notes) -> None:
+        """``POST /_emulator/faults {"fault": "latency"}`` arms it, as the benchmark does."""
+        armed = call(server, "POST", "/_emulator/faults", b'{"fault": "latency", "seconds": 0.05}')
+        assert armed.status == 200
+        assert send(server, "a").json() == {"accepted": 1}
+        assert [r.fault for r in notes.requests] == ["latency"]
 
     def test_redirect(self, server: EmulatorServer, notes: Notes) -> None:
         """A 302 to the same URL by default, or to the given one; nothing is processed."""

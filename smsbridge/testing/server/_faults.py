@@ -36,6 +36,10 @@ class FaultKind(enum.Enum):
 
     DELAY = "delay"
     """Wait ``seconds``, then process the request and answer normally."""
+    LATENCY = "latency"
+    """Process the request, then answer once ``seconds`` have passed since it arrived: a
+    service's response time, its work done during the wait (so many requests at once are not
+    slowed by the emulator's own processing, as they are under ``delay``)."""
     STATUS = "status"
     """Answer ``status`` with ``body`` (an error page); the request is not processed."""
     DROP = "drop"
@@ -98,7 +102,8 @@ class Fault:
     name: str = attrs.field(default=attrs.Factory(_default_name, takes_self=True))
     """Shown in the request log and the admin endpoints; presets use their own name."""
     seconds: float = attrs.field(default=0.0, converter=float, validator=_non_negative)
-    """DELAY: how long to wait; TRICKLE: the pause before each byte."""
+    """DELAY: how long to wait; LATENCY: the response time; TRICKLE: the pause before each
+    byte."""
     status: int = attrs.field(
         default=attrs.Factory(_default_status, takes_self=True), validator=_status_code
     )
@@ -153,6 +158,7 @@ def _param(params: Mapping[str, Any], name: str, default: Any) -> Any:
 
 _BUILTIN: Final[dict[str, FaultPreset]] = {
     "delay": lambda p: Fault(kind=FaultKind.DELAY, seconds=_param(p, "seconds", 0.0)),
+    "latency": lambda p: Fault(kind=FaultKind.LATENCY, seconds=_param(p, "seconds", 0.0)),
     "status": lambda p: Fault(
         kind=FaultKind.STATUS,
         status=int(_param(p, "status", 500)),
@@ -287,6 +293,23 @@ class FaultInjector:
         """Answer ``seconds`` late (the request is processed after the wait)."""
         self.arm(
             Fault(kind=FaultKind.DELAY, seconds=seconds),
+            count,
+            probability=probability,
+            operation=operation,
+        )
+
+    def latency(
+        self,
+        seconds: float,
+        count: int | None = 1,
+        *,
+        probability: float = 1.0,
+        operation: str | None = None,
+    ) -> None:
+        """Answer ``seconds`` after the request arrived, processing it meanwhile (a response
+        time, for throughput measurements at a provider's latency)."""
+        self.arm(
+            Fault(kind=FaultKind.LATENCY, seconds=seconds),
             count,
             probability=probability,
             operation=operation,

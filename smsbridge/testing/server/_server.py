@@ -106,6 +106,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _handle(self) -> None:
         owner = self._owner
         arrived = owner.state.now()
+        received = time.monotonic()  # for response times: the state's clock may be manual
         parts = urlsplit(self.path)
         body = self._read_body()
         if body is None:
@@ -128,7 +129,7 @@ class _Handler(BaseHTTPRequestHandler):
         if isinstance(outcome, Reply):
             self._send(outcome)
         else:
-            self._operate(outcome, request, arrived)
+            self._operate(outcome, request, arrived, received)
 
     # -- answering ----------------------------------------------------------------------
 
@@ -157,7 +158,9 @@ class _Handler(BaseHTTPRequestHandler):
         # One write: headers and body in separate segments is what triggers the Nagle stall.
         self.wfile.write(data)
 
-    def _operate(self, operation: Operation, request: Request, arrived: float) -> None:
+    def _operate(
+        self, operation: Operation, request: Request, arrived: float, received: float
+    ) -> None:
         owner = self._owner
         rule = owner.faults.take(operation.name) if operation.faultable else None
         fault = None if rule is None else rule.fault
@@ -172,12 +175,17 @@ class _Handler(BaseHTTPRequestHandler):
             if fault is None:
                 self._send(operation.run(), done)
             else:
-                self._apply(fault, operation, request, done)
+                self._apply(fault, operation, request, done, received)
         finally:
             done()
 
     def _apply(
-        self, fault: Fault, operation: Operation, request: Request, done: Callable[[], None]
+        self,
+        fault: Fault,
+        operation: Operation,
+        request: Request,
+        done: Callable[[], None],
+        received: float,
     ) -> None:
         kind = fault.kind
         if kind is FaultKind.DELAY:
@@ -185,6 +193,12 @@ class _Handler(BaseHTTPRequestHandler):
                 self.close_connection = True
                 return
             self._send(operation.run(), done)
+        elif kind is FaultKind.LATENCY:
+            reply = operation.run()
+            if self._owner.stopping.wait(max(received + fault.seconds - time.monotonic(), 0)):
+                self.close_connection = True
+                return
+            self._send(reply, done)
         elif kind is FaultKind.STATUS:
             reply = Reply(status=fault.status, body=fault.body, content_type=fault.content_type)
             self._send(reply, done)
