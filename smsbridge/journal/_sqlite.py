@@ -42,6 +42,15 @@ _HEADER: Final = b"SQLite format 3\x00"
 # States as stored. A recipient row is PENDING, REJECTED (invalid number) or DUPLICATE; an
 # outcome is ACCEPTED, REJECTED or UNKNOWN.
 PENDING, IN_FLIGHT, ACCEPTED, REJECTED, UNKNOWN, DUPLICATE = range(6)
+
+
+# Rows counted by outcome in one pass, without GROUP BY: SQLite sorts every row to group them,
+# which for a million rows is tens of MB of temporary storage (the memory figure of a campaign
+# was this query's). TOTAL is 0.0, not NULL, over no rows.
+def _by_outcome(column: str = "state") -> str:
+    return ", ".join(f"TOTAL({column} = {state})" for state in (ACCEPTED, REJECTED, UNKNOWN))
+
+
 _STATES: Final = {
     PENDING: RowState.PENDING,
     IN_FLIGHT: RowState.IN_FLIGHT,
@@ -278,10 +287,11 @@ class SqliteJournal:
         db = self._db
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=NORMAL")
-        db.execute("PRAGMA temp_store=MEMORY")
-        # 8 MB of page cache keeps the deduplication index mostly in memory for large campaigns
-        # without letting memory grow with the recipient count.
-        db.execute("PRAGMA cache_size=-8000")
+        # Temporary storage stays SQLite's default (a file once a sort outgrows the cache):
+        # in memory, a sort over every row of a large journal made RSS grow with it.
+        # 3 MB of page cache (SQLite's default is 2): a 1M campaign ran no slower than with 8 MB
+        # (pages it misses come from the OS's file cache) and its peak RSS was 5 MB lower.
+        db.execute("PRAGMA cache_size=-3000")
 
     def close(self) -> None:
         """Close the file and release the lock; safe to call twice."""
@@ -782,33 +792,29 @@ class SqliteJournal:
     def totals(self) -> JournalTotals:
         """Counts by outcome, duplicates counted with their first occurrence's outcome."""
         counts = dict.fromkeys(("accepted", "rejected", "unknown", "pending"), 0)
-        names = {ACCEPTED: "accepted", REJECTED: "rejected", UNKNOWN: "unknown"}
-        total = int(self._db.execute("SELECT COUNT(*) FROM recipients").fetchone()[0])
-        invalid = int(
-            self._db.execute(
-                f"SELECT COUNT(*) FROM recipients WHERE state = {REJECTED}"
-            ).fetchone()[0]
-        )
-        segments = 0
-        for state, count, parts in self._db.execute(
-            "SELECT state, COUNT(*), SUM(segments) FROM outcomes GROUP BY state"
-        ):
-            counts[names[int(state)]] += int(count)
-            if int(state) == ACCEPTED:
-                segments = int(parts or 0)
-        for state, count in self._db.execute(
-            "SELECT o.state, COUNT(*) FROM recipients r JOIN outcomes o "
-            f"ON o.position = r.duplicate_of WHERE r.state = {DUPLICATE} GROUP BY o.state"
-        ):
-            counts[names[int(state)]] += int(count)
-        counts["rejected"] += invalid
+        total, invalid = self._db.execute(
+            f"SELECT COUNT(*), TOTAL(state = {REJECTED}) FROM recipients"
+        ).fetchone()
+        accepted, rejected, unknown, segments = self._db.execute(
+            f"SELECT {_by_outcome()}, TOTAL(CASE WHEN state = {ACCEPTED} THEN segments END) "
+            "FROM outcomes"
+        ).fetchone()
+        counts.update(accepted=int(accepted), rejected=int(rejected), unknown=int(unknown))
+        # A duplicate counts as its first occurrence's outcome.
+        followed = self._db.execute(
+            f"SELECT {_by_outcome('o.state')} FROM recipients r "
+            f"JOIN outcomes o ON o.position = r.duplicate_of WHERE r.state = {DUPLICATE}"
+        ).fetchone()
+        for name, count in zip(("accepted", "rejected", "unknown"), followed, strict=True):
+            counts[name] += int(count)
+        counts["rejected"] += int(invalid)
         counts["pending"] = total - counts["accepted"] - counts["rejected"] - counts["unknown"]
         if self.read_only and not self.locked_by_another:
             # Rows of an interrupted request read as what the next run will make of them.
             flying = self._flying_rows()
             counts["pending"] -= flying
             counts["unknown"] += flying
-        return JournalTotals(total=total, segments=segments, **counts)
+        return JournalTotals(total=total, segments=int(segments), **counts)
 
     def _flying_rows(self) -> int:
         flying = self.in_flight()
@@ -827,14 +833,17 @@ class SqliteJournal:
     def progress_counts(self) -> dict[str, int]:
         """Rows by state, duplicates left out (they follow their first occurrence)."""
         counts = dict.fromkeys(("pending", "in_flight", "accepted", "rejected", "unknown"), 0)
-        names = {ACCEPTED: "accepted", REJECTED: "rejected", UNKNOWN: "unknown"}
-        for state, count in self._db.execute("SELECT state, COUNT(*) FROM outcomes GROUP BY state"):
-            counts[names[int(state)]] += int(count)
+        accepted, rejected, unknown = self._db.execute(
+            f"SELECT {_by_outcome()} FROM outcomes"
+        ).fetchone()
+        counts.update(accepted=int(accepted), rejected=int(rejected), unknown=int(unknown))
         settled = counts["accepted"] + counts["rejected"] + counts["unknown"]
-        rows = dict(self._db.execute("SELECT state, COUNT(*) FROM recipients GROUP BY state"))
-        counts["rejected"] += int(rows.get(REJECTED, 0))  # invalid numbers
+        pending, invalid = self._db.execute(
+            f"SELECT TOTAL(state = {PENDING}), TOTAL(state = {REJECTED}) FROM recipients"
+        ).fetchone()
+        counts["rejected"] += int(invalid)
         counts["in_flight"] = len(self.in_flight())
-        counts["pending"] = int(rows.get(PENDING, 0)) - settled - counts["in_flight"]
+        counts["pending"] = int(pending) - settled - counts["in_flight"]
         return counts
 
 
