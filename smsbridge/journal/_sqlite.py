@@ -289,9 +289,10 @@ class SqliteJournal:
         db.execute("PRAGMA synchronous=NORMAL")
         # Temporary storage stays SQLite's default (a file once a sort outgrows the cache):
         # in memory, a sort over every row of a large journal made RSS grow with it.
-        # 3 MB of page cache (SQLite's default is 2): a 1M campaign ran no slower than with 8 MB
-        # (pages it misses come from the OS's file cache) and its peak RSS was 5 MB lower.
-        db.execute("PRAGMA cache_size=-3000")
+        # 5 MB of page cache (SQLite's default is 2): send_bulk of 100k ran as fast as with
+        # 8 MB (3 MB was 10% slower, measured side by side), and a 1M campaign's peak RSS is
+        # 3 MB lower; the cache is a fixed cost, not one that grows with the campaign.
+        db.execute("PRAGMA cache_size=-5000")
 
     def close(self) -> None:
         """Close the file and release the lock; safe to call twice."""
