@@ -497,6 +497,24 @@ def bench_failover(scratch: Path) -> None:
             warm()
         say("\n== failover: a client of two providers (the first healthy) against a client of one")
         worst = 0.0
+
+        def with_cpu(
+            calls: dict[str, Callable[[], float]], cpu: dict[str, list[float]]
+        ) -> dict[str, Callable[[], float]]:
+            """The calls, each also noting the CPU seconds this process spent (every thread:
+            the journal writer's too), which other work on the machine hardly moves."""
+
+            def timed(name: str, call: Callable[[], float]) -> Callable[[], float]:
+                def run() -> float:
+                    before = time.process_time()
+                    wall = call()
+                    cpu.setdefault(name, []).append(time.process_time() - before)
+                    return wall
+
+                return run
+
+            return {name: timed(name, call) for name, call in calls.items()}
+
         for what, calls, rounds in (
             ("50 OTPs, one at a time", {"one": otp(single), "two": otp(both)}, 20),
             # A round is a tenth of a second: enough of them for a 5% difference to show
@@ -504,13 +522,18 @@ def bench_failover(scratch: Path) -> None:
             ("asend of 10,000", {"one": asend(a), "two": asend(ab)}, 15),
             ("send_bulk of 10,000", {"one": bulk(a), "two": bulk(ab)}, 15),
         ):
-            times = interleaved(calls, rounds, before=lambda: admin(endpoint, "reset", {}))
+            cpu: dict[str, list[float]] = {}
+            times = interleaved(
+                with_cpu(calls, cpu), rounds, before=lambda: admin(endpoint, "reset", {})
+            )
             ratios = [two / one for two, one in zip(times["two"], times["one"], strict=True)]
-            figure = statistics.median(times["two"]) / statistics.median(times["one"])
+            cpu_ratios = [two / one for two, one in zip(cpu["two"], cpu["one"], strict=True)]
+            # The paired (same-round) ratios' median, as everywhere in this benchmark.
+            figure = statistics.median(ratios)
             worst = max(worst, figure)
-            say(f"   {what}: {figure:.3f}x (per-round ratios: {spread(ratios)})")
+            say(f"   {what}: wall {spread(ratios)}; client CPU {spread(cpu_ratios)}")
         assert not admin(spare, "sent"), "the spare provider was used"
-        record("failover", f"{worst:.3f}x (the worst of the three)")
+        record("failover", f"{worst:.3f}x wall (the worst of the three per-round medians)")
         single.close()
         both.close()
 
