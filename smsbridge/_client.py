@@ -51,7 +51,9 @@ TemplateIds = Mapping[str, Mapping[str, str | Callable[[Template], Template]]]
 _TEMPLATE_PARAM = "template."
 
 
-def _specs(url: str | Sequence[ProviderSpec] | None, provider: BaseProvider | None) -> list[object]:
+def _specs(
+    url: ProviderSpec | Sequence[ProviderSpec] | None, provider: BaseProvider | None
+) -> list[object]:
     """The providers asked for, in order: ``provider``, else ``url`` (one or a list), else
     ``SMSBRIDGE_URL`` (one URL, or several separated by spaces)."""
     if provider is not None:
@@ -65,7 +67,7 @@ def _specs(url: str | Sequence[ProviderSpec] | None, provider: BaseProvider | No
         raise ConfigurationError(
             "no provider configured: pass a URL such as 'fake://' or set SMSBRIDGE_URL"
         )
-    if isinstance(url, str):
+    if isinstance(url, str | BaseProvider):  # one URL, or one provider given first
         return [url]
     specs: list[object] = list(url)
     if not specs:
@@ -100,7 +102,7 @@ def _provider_from_url(
 
 
 def _build_engine(  # noqa: PLR0917 - private, called once
-    url: str | Sequence[ProviderSpec] | None,
+    url: ProviderSpec | Sequence[ProviderSpec] | None,
     provider: BaseProvider | None,
     plugins: Sequence[object],
     autoload_plugins: bool | None,
@@ -177,7 +179,7 @@ class _Facade:
     @public_errors
     def __init__(
         self,
-        url: str | Sequence[ProviderSpec] | None = None,
+        url: ProviderSpec | Sequence[ProviderSpec] | None = None,
         *,
         provider: BaseProvider | None = None,
         region: str | None = None,

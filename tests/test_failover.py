@@ -516,3 +516,85 @@ class TestPermits:
         assert [r.provider for r in results] == ["fake#2", "fake#2"]
         # The retry on the first provider, then the failover: two further requests.
         assert asked == [("fake", 2), ("fake#2", 2)]
+
+
+class _Stop(BaseException):
+    """Stands for a crash or Ctrl-C while a request is with the provider."""
+
+
+class TestStoppedWhileFailingOver:
+    """The journal names the provider a request is with, through a failover."""
+
+    def test_interrupted_rows_belong_to_the_provider_failed_over_to(self, tmp_path: Path) -> None:
+        """The first provider refused the batch (not sent); the run stopped while the second
+        held it. The rows are unknown *and the second's*, so settling asks the second alone
+        (the first's refusal was final)."""
+        from smsbridge.testing._fake import FakeTransport
+        from smsbridge.transport import MockTransport, Request, Response
+
+        class StopsOnFirstRequest(FakeProvider):
+            def transport(self) -> tuple[MockTransport, MockTransport]:
+                service = FakeTransport(self)
+
+                def handle(request: Request) -> Response:
+                    service.handler(request)  # the provider took it...
+                    raise _Stop  # ...and the run stopped before the reply was read
+
+                mock = MockTransport(handle)
+                return mock, mock
+
+        first, second = FakeOutbox(), FakeOutbox()
+        first.fail_next(ErrorCategory.INSUFFICIENT_CREDIT, times=1000)
+        providers = [
+            FakeProvider(outbox=first, batch_size=10),
+            StopsOnFirstRequest(outbox=second, batch_size=10),
+        ]
+        journal = tmp_path / "j.sqlite"
+        with pytest.raises(_Stop):
+            Client(providers, retry=FAST, concurrency=1).send_bulk(
+                "hi", [f"0935{i:07d}" for i in range(30)], journal=journal
+            )
+        with open_journal(journal) as view:
+            unknown = list(view.unknown())
+            totals = view.totals()
+        assert [row.position for row in unknown] == list(range(10))
+        assert {row.provider for row in unknown} == {"fake#2"}
+        assert (totals.unknown, totals.pending) == (10, 20)
+        first.assert_nothing_sent()
+        assert len(second) == 10
+
+
+def test_a_journal_of_the_previous_version_is_read_and_upgraded(tmp_path: Path) -> None:
+    """A version 5 journal (no provider on its flights) is read as it is, its in-flight rows
+    unknown with no provider, and upgraded when a run resumes it."""
+    import sqlite3
+
+    from smsbridge.testing import FakeOutbox as Outbox
+
+    journal = tmp_path / "j.sqlite"
+    outbox = Outbox()
+    numbers = [f"0935{i:07d}" for i in range(20)]
+    Client(FakeProvider(outbox=outbox, batch_size=10)).send_bulk("hi", numbers, journal=journal)
+    db = sqlite3.connect(journal)
+    db.executescript(
+        "ALTER TABLE flights DROP COLUMN provider;"
+        "DELETE FROM outcomes WHERE position >= 10;"
+        "INSERT INTO flights (positions, at) VALUES ('10,11,12,13,14,15,16,17,18,19', 0);"
+        "PRAGMA user_version = 5;"
+    )
+    db.close()
+    with open_journal(journal) as view:  # read-only: left as it is
+        assert [row.position for row in view.unknown()] == list(range(10, 20))
+    db = sqlite3.connect(journal)
+    assert db.execute("PRAGMA user_version").fetchone()[0] == 5
+    db.close()
+    summary = Client(FakeProvider(outbox=outbox, batch_size=10)).send_bulk(
+        "hi", numbers, journal=journal
+    )
+    assert (summary.totals.accepted, summary.totals.unknown) == (10, 10)
+    db = sqlite3.connect(journal)
+    assert db.execute("PRAGMA user_version").fetchone()[0] == 6
+    assert "provider" in [column[1] for column in db.execute("PRAGMA table_info(flights)")]
+    db.close()
+    with open_journal(journal) as view:
+        assert {row.provider for row in view.unknown()} == {None}

@@ -264,14 +264,23 @@ class _JournalPort:
         return future
 
     async def take_off(
-        self, flying: list[int], settled: list[tuple[int, RecipientResult, str | None]]
+        self,
+        flying: list[int],
+        settled: list[tuple[int, RecipientResult, str | None]],
+        provider: str | None = None,
     ) -> int | None:
-        """Commit ``flying`` as in flight (and pre-I/O outcomes) before the request is written;
-        returns the flight to land with :meth:`complete`."""
-        future = self._submit("take_off", (flying, settled), wait=True)
+        """Commit ``flying`` as in flight to ``provider`` (and pre-I/O outcomes) before the
+        request is written; returns the flight to land with :meth:`complete`."""
+        future = self._submit("take_off", (flying, settled, provider), wait=True)
         assert future is not None  # noqa: S101
         flight: int | None = await future
         return flight
+
+    async def redirect(self, flight: int, provider: str) -> None:
+        """Commit that the flight's next request goes to ``provider``, before it is written."""
+        future = self._submit("redirect", (flight, provider), wait=True)
+        assert future is not None  # noqa: S101
+        await future
 
     def complete(
         self, outcomes: list[tuple[int, RecipientResult, str | None]], flight: int | None
@@ -320,11 +329,14 @@ class _JournalPort:
         with store.transaction():
             for kind, payload, _ in ops:
                 if kind == "take_off":
-                    flying, settled = payload
-                    results.append(store.mark_in_flight(flying) if flying else None)
+                    flying, settled, provider = payload
+                    results.append(store.mark_in_flight(flying, provider) if flying else None)
                     store.write_outcomes(settled, attempted=False)
                     if reporting:
                         lines.extend(_report_row(p, r, provider) for p, r, provider in settled)
+                elif kind == "redirect":
+                    store.redirect_flight(*payload)
+                    results.append(None)
                 elif kind == "complete":
                     outcomes, flight = payload
                     store.write_outcomes(outcomes, attempted=True, flight=flight)
@@ -469,6 +481,7 @@ class _Campaign:
         batch = self._batch(outgoing, parts, positions, numbers)
         steps = self.engine.router.steps(batch)
         flight: int | None = None
+        going_to = ""  # the provider the flight's journal row names
         outcome: Outcome = None
         while True:
             try:
@@ -491,10 +504,15 @@ class _Campaign:
             if flight is None:
                 # Every later try of these rows stays inside this flight: a run stopped
                 # between two providers leaves them unknown, never sent twice.
-                flight = await self.port.take_off(positions, settled)
-                settled = []
+                flight = await self.port.take_off(positions, settled, route.label)
+                going_to, settled = route.label, []
                 if self.first_request is None:
                     self.first_request = time.perf_counter() - self.started
+            elif route.label != going_to:
+                # Failing over: the journal names the provider the request now goes to, so a
+                # run stopped from here on is settled by asking that provider alone.
+                await self.port.redirect(flight, route.label)
+                going_to = route.label
             began = time.perf_counter()
             results = await route.dispatcher.acarry(
                 step.batch, request, next(self._indexes), quiet=True

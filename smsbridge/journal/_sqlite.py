@@ -36,7 +36,10 @@ from smsbridge.journal._model import CampaignIdentity, JournalRow, JournalTotals
 __all__ = ["SqliteJournal"]
 
 APPLICATION_ID: Final = 0x534D5342  # "SMSB": marks the file as a smsbridge journal
-SCHEMA_VERSION: Final = 5
+SCHEMA_VERSION: Final = 6
+# Version 6 added the provider a flight's request went to; a version 5 file is read as it is
+# and upgraded in place when a run opens it for writing.
+_UPGRADES: Final = {5: "ALTER TABLE flights ADD COLUMN provider TEXT"}
 _HEADER: Final = b"SQLite format 3\x00"
 
 # States as stored. A recipient row is PENDING, REJECTED (invalid number) or DUPLICATE; an
@@ -94,7 +97,7 @@ CREATE TABLE outcomes (
     at REAL
 );
 CREATE TABLE numbers (number INTEGER PRIMARY KEY, position INTEGER NOT NULL);
-CREATE TABLE flights (id INTEGER PRIMARY KEY, positions TEXT NOT NULL, at REAL);
+CREATE TABLE flights (id INTEGER PRIMARY KEY, positions TEXT NOT NULL, at REAL, provider TEXT);
 CREATE INDEX duplicates ON recipients(duplicate_of) WHERE state = {DUPLICATE};
 CREATE INDEX retryable ON outcomes(position) WHERE retryable = 1;
 CREATE INDEX unknown ON outcomes(position) WHERE state = {UNKNOWN};
@@ -177,6 +180,8 @@ class SqliteJournal:
         self.path = Path(path)
         self.read_only = read_only
         self._lock_fd: int | None = None
+        self._version = SCHEMA_VERSION
+        """The file's schema version (an older one is read as it is, upgraded for writing)."""
         real = Path(os.path.realpath(self.path))
         exists = real.exists()
         if read_only and not exists:
@@ -192,6 +197,7 @@ class SqliteJournal:
                 else:
                     self._db = sqlite3.connect(real, isolation_level=None, check_same_thread=False)
                     self._tune()
+                    self._upgrade()
             else:
                 self._lock(real, create=True)
                 self._db = sqlite3.connect(real, isolation_level=None, check_same_thread=False)
@@ -268,11 +274,12 @@ class SqliteJournal:
                     f"{self.path} is a SQLite database of another application, not a smsbridge "
                     "journal; left untouched"
                 )
-            if version != SCHEMA_VERSION:
+            if version != SCHEMA_VERSION and version not in _UPGRADES:
                 raise JournalError(
                     f"{self.path} is a smsbridge journal of another version ({version}); "
                     f"this smsbridge reads version {SCHEMA_VERSION}"
                 )
+            self._version = int(version)
             verdict = db.execute("PRAGMA quick_check").fetchone()[0]
             if verdict != "ok":
                 raise JournalError(f"{self.path} is damaged ({verdict}); left untouched")
@@ -282,6 +289,15 @@ class SqliteJournal:
             ) from None
         finally:
             db.close()
+
+    def _upgrade(self) -> None:
+        """Bring an older journal to this version, in one transaction (under the lock)."""
+        if self._version == SCHEMA_VERSION:
+            return
+        with self.transaction():
+            self._db.execute(_UPGRADES[self._version])
+            self._db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        self._version = SCHEMA_VERSION
 
     def _tune(self) -> None:
         db = self._db
@@ -495,15 +511,20 @@ class SqliteJournal:
 
     # -- flights and resuming -------------------------------------------------------------------
 
-    def _flights(self) -> list[tuple[int, list[int], float]]:
+    def _flights(self) -> list[tuple[int, list[int], float, str | None]]:
+        """``(id, positions, at, provider)`` of every flight (provider None: not recorded, as
+        in a version 5 journal read as it is)."""
+        provider = "provider" if self._version == SCHEMA_VERSION else "NULL"
         return [
-            (int(flight), [int(p) for p in positions.split(",") if p], float(at or 0))
-            for flight, positions, at in self._db.execute("SELECT id, positions, at FROM flights")
+            (int(flight), [int(p) for p in positions.split(",") if p], float(at or 0), name)
+            for flight, positions, at, name in self._db.execute(
+                f"SELECT id, positions, at, {provider} FROM flights"
+            )
         ]
 
     def in_flight(self) -> set[int]:
         """Positions whose request was being written (or awaited) when last looked at."""
-        return {position for _, positions, _ in self._flights() for position in positions}
+        return {position for _, positions, _, _ in self._flights() for position in positions}
 
     def recover(self) -> int:
         """In-flight rows (a run stopped mid-request) become unknown; returns how many.
@@ -514,12 +535,18 @@ class SqliteJournal:
         """
         lost = 0
         with self.transaction():
-            for flight, positions, at in self._flights():
+            for flight, positions, at, provider in self._flights():
+                # The row is the provider's its request was last going to: every earlier try
+                # of the flight was refused as not sent (only those fail over), so settling
+                # needs to ask that provider alone.
                 cursor = self._db.executemany(
                     "INSERT OR IGNORE INTO outcomes "
-                    "(position, state, category, error, attempts, at) "
-                    f"VALUES (?, {UNKNOWN}, ?, ?, 1, ?)",
-                    [(p, ErrorCategory.OUTCOME_UNKNOWN.value, _INTERRUPTED, at) for p in positions],
+                    "(position, state, category, error, provider, attempts, at) "
+                    f"VALUES (?, {UNKNOWN}, ?, ?, ?, 1, ?)",
+                    [
+                        (p, ErrorCategory.OUTCOME_UNKNOWN.value, _INTERRUPTED, provider, at)
+                        for p in positions
+                    ],
                 )
                 lost += max(int(cursor.rowcount), 0)
                 self._db.execute("DELETE FROM flights WHERE id = ?", (flight,))
@@ -597,15 +624,20 @@ class SqliteJournal:
         ).fetchall()
         return rows
 
-    def mark_in_flight(self, positions: Sequence[int]) -> int:
-        """Record a request about to be written, returning its flight id (inside a
-        :meth:`transaction` committed before the request is written: that ordering is what
-        makes a resume safe). One row per request, not per recipient."""
+    def mark_in_flight(self, positions: Sequence[int], provider: str | None = None) -> int:
+        """Record a request about to be written to ``provider``, returning its flight id
+        (inside a :meth:`transaction` committed before the request is written: that ordering
+        is what makes a resume safe). One row per request, not per recipient."""
         cursor = self._db.execute(
-            "INSERT INTO flights (positions, at) VALUES (?, ?)",
-            (",".join(map(str, positions)), time.time()),
+            "INSERT INTO flights (positions, at, provider) VALUES (?, ?, ?)",
+            (",".join(map(str, positions)), time.time(), provider),
         )
         return int(cursor.lastrowid or 0)
+
+    def redirect_flight(self, flight: int, provider: str) -> None:
+        """The flight's next request goes to ``provider`` (the last one refused it as not
+        sent); committed before that request is written (inside a :meth:`transaction`)."""
+        self._db.execute("UPDATE flights SET provider = ? WHERE id = ?", (provider, flight))
 
     # Accepted rows sharing segments, provider and attempts (a batch's, usually) as one JSON
     # object, position to message id: the least Python per row, one statement per group.
