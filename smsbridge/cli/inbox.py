@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import importlib
 import shlex
 import signal
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from types import FrameType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 import click
 
@@ -37,42 +38,29 @@ Hosting = Callable[["InboxServer"], str]
 """Starts one emulator for the inbox and answers its ready-to-use provider URL."""
 
 
-def _melipayamak(host: str, port: int) -> Hosting:
-    """How to start the hosted Melipayamak emulator, checked before anything starts."""
+_HOSTED: Final = {"melipayamak": "Melipayamak", "kavenegar": "Kavenegar"}
+"""The emulators the inbox can run, by provider: each has ``smsbridge.inbox.<name>.host``."""
+
+
+def _hosting(provider: str, host: str, port: int) -> Hosting:
+    """How to start a hosted emulator, checked before anything starts: a provider that is not
+    installed is refused here, in one line."""
+    title = _HOSTED[provider]
     try:
-        from smsbridge.inbox.melipayamak import host as host_melipayamak
+        module = importlib.import_module(f"smsbridge.inbox.{provider}")
     except ImportError:
         raise ConfigError(
-            "--melipayamak-port needs the Melipayamak provider: "
-            "pip install -e providers/melipayamak"
+            f"--{provider}-port needs the {title} provider (smsbridge-{provider}), which is not "
+            f"installed: pip install -e providers/{provider}"
         ) from None
 
     def start(server: InboxServer) -> str:
         try:
-            emulator = host_melipayamak(server, host=host, port=port)
+            emulator = module.host(server, host=host, port=port)
         except OSError as exc:
-            raise ConfigError(f"the Melipayamak emulator cannot listen: {exc}") from None
-        return emulator.provider_url()
-
-    return start
-
-
-def _kavenegar(host: str, port: int) -> Hosting:
-    """How to start the hosted Kavenegar emulator, checked before anything starts."""
-    try:
-        from smsbridge.inbox.kavenegar import host as host_kavenegar
-    except ImportError:
-        raise ConfigError(
-            "--kavenegar-port needs the Kavenegar provider (smsbridge-kavenegar), which is not "
-            "installed: pip install -e providers/kavenegar"
-        ) from None
-
-    def start(server: InboxServer) -> str:
-        try:
-            emulator = host_kavenegar(server, host=host, port=port)
-        except OSError as exc:
-            raise ConfigError(f"the Kavenegar emulator cannot listen: {exc}") from None
-        return emulator.provider_url()
+            raise ConfigError(f"the {title} emulator cannot listen: {exc}") from None
+        url: str = emulator.provider_url()
+        return url
 
     return start
 
@@ -194,9 +182,9 @@ def inbox(  # noqa: PLR0917 - click passes every option by keyword
     # A provider that is not installed is refused before anything starts or prints.
     emulators: list[tuple[str, Hosting]] = []
     if melipayamak_port is not None:
-        emulators.append(("melipayamak", _melipayamak(host, melipayamak_port)))
+        emulators.append(("melipayamak", _hosting("melipayamak", host, melipayamak_port)))
     if kavenegar_port is not None:
-        emulators.append(("kavenegar", _kavenegar(host, kavenegar_port)))
+        emulators.append(("kavenegar", _hosting("kavenegar", host, kavenegar_port)))
     if store_path is None:
         store_path = default_store_path()
         store_path.parent.mkdir(parents=True, exist_ok=True)
