@@ -97,10 +97,10 @@ _PRESETS: Final[dict[str, kit.FaultPreset]] = {
 class FaultInjector(kit.FaultInjector):
     """Armed faults, consumed by API calls in the order they were armed.
 
-    Besides the kit's faults (``delay``, ``drop_connection``, ``trickle``, ``redirect``,
-    ``oversize``, ``refuse``, ``http_status``, ``reply``) it knows the API's own failures.
-    Every method takes ``count`` (``None``: until :meth:`clear`); the kit's ``arm*`` methods
-    also take ``probability`` and ``operation`` (``"sms/send"``, ``"verify/lookup"``...).
+    Besides the kit's faults (``delay``, ``latency``, ``drop_connection``, ``trickle``,
+    ``redirect``, ``oversize``, ``refuse``, ``http_status``, ``reply``) it knows the API's own
+    failures. Every method takes ``count`` (``None``: until :meth:`clear`); the kit's ``arm*``
+    methods also take ``probability`` and ``operation`` (``"sms/send"``, ``"verify/lookup"``...).
     """
 
     def __init__(self, *, seed: int | None = 0) -> None:

@@ -87,10 +87,10 @@ _PRESETS: Final[dict[str, kit.FaultPreset]] = {
 class FaultInjector(kit.FaultInjector):
     """Armed faults, consumed by SOAP POSTs in the order they were armed.
 
-    Besides the kit's faults (``delay``, ``drop_connection``, ``trickle``, ``redirect``,
-    ``oversize``, ``refuse``, ``http_status``, ``reply``) it knows Send.asmx's own failures.
-    Every method takes ``count`` (``None``: until :meth:`clear`), and the kit's ``arm*``
-    methods also take ``probability`` and ``operation`` (``"SendSms"``).
+    Besides the kit's faults (``delay``, ``latency``, ``drop_connection``, ``trickle``,
+    ``redirect``, ``oversize``, ``refuse``, ``http_status``, ``reply``) it knows Send.asmx's own
+    failures. Every method takes ``count`` (``None``: until :meth:`clear`), and the kit's
+    ``arm*`` methods also take ``probability`` and ``operation`` (``"SendSms"``).
     """
 
     def __init__(self, *, seed: int | None = 0) -> None:
