@@ -14,7 +14,7 @@ from __future__ import annotations
 import contextlib
 import threading
 from collections.abc import Mapping, Sequence
-from typing import ClassVar, Self
+from typing import TYPE_CHECKING, ClassVar, Self
 
 import attrs
 
@@ -29,9 +29,13 @@ from smsbridge.testing.server import (
     Operation,
     Reply,
     Request,
+    ServedEmulator,
 )
 
-__all__ = ["Attempt", "EmulatorBridge"]
+if TYPE_CHECKING:
+    from smsbridge.inbox._server import InboxServer
+
+__all__ = ["Attempt", "EmulatorBridge", "host_bridged"]
 
 
 @attrs.frozen(kw_only=True)
@@ -282,3 +286,24 @@ class EmulatorBridge:
                         self._pending[message_id] = status
                     else:
                         del self._pending[message_id]
+
+
+def host_bridged(inbox: InboxServer, bridge: EmulatorBridge, emulator: ServedEmulator) -> None:
+    """Start ``bridge`` and then ``emulator``, list the emulator on ``inbox``'s page, and stop
+    both with the inbox (what each provider's ``host()`` does once it has built the two).
+
+    :raises smsbridge.testing.server.PortInUseError: when the emulator's port is taken (the
+        bridge is stopped again).
+    """
+    bridge.start()
+    try:
+        emulator.start()
+    except BaseException:
+        bridge.stop()
+        raise
+
+    def stop() -> None:
+        bridge.stop()
+        emulator.stop()
+
+    inbox.host_service(bridge.provider, emulator.url, stop)

@@ -25,7 +25,7 @@ import attrs
 from smsbridge_kavenegar.emulator import Emulator, EmulatorState, error_body
 
 from smsbridge.exceptions import ErrorCategory
-from smsbridge.inbox._bridge import Attempt, EmulatorBridge
+from smsbridge.inbox._bridge import Attempt, EmulatorBridge, host_bridged
 from smsbridge.inbox._model import MessageStatus
 from smsbridge.inbox._reporter import Reporter, StoreReporter
 from smsbridge.inbox._server import InboxServer
@@ -224,17 +224,5 @@ def host(
     :raises smsbridge.testing.server.PortInUseError: when ``port`` is taken.
     """
     emulator = Emulator(state, host=host, port=port)
-    bridge = KavenegarBridge(emulator, StoreReporter(server.store))
-    bridge.start()
-    try:
-        emulator.start()
-    except BaseException:
-        bridge.stop()
-        raise
-
-    def stop() -> None:
-        bridge.stop()
-        emulator.stop()
-
-    server.host_service(PROVIDER, emulator.url, stop)
+    host_bridged(server, KavenegarBridge(emulator, StoreReporter(server.store)), emulator)
     return emulator

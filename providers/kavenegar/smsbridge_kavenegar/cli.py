@@ -11,12 +11,11 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
-import logging
 import sys
-import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import Final, TextIO
+
+from smsbridge.cli import stderr_logging
 
 __all__ = ["DEMO_NUMBERS", "DEMO_OTP", "DEMO_TEXT", "main", "run_demo"]
 
@@ -118,35 +117,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return emulator_main(args[1:], prog="smsbridge-kavenegar emulator")
     parsed = _parser().parse_args(args)
     if parsed.command == "demo":
-        with _stderr_logging(logging.INFO if parsed.verbose else logging.WARNING):
+        # The core CLI's own stderr view of the log events: WARNING, or INFO with -v.
+        with stderr_logging(1 if parsed.verbose else 0):
             return run_demo()
     return 2  # pragma: no cover - argparse already refused anything else
-
-
-class _StderrHandler(logging.Handler):
-    def emit(self, record: logging.LogRecord) -> None:
-        # sys.stderr is looked up per record, so a replaced stream (tests) is honoured.
-        try:
-            stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(record.created))
-            sys.stderr.write(f"{stamp} {record.levelname.lower()} {record.getMessage()}\n")
-        except Exception:  # pragma: no cover - logging must never break the demo
-            self.handleError(record)
-
-
-@contextlib.contextmanager
-def _stderr_logging(level: int) -> Iterator[None]:
-    """Show smsbridge's log events (stdlib records on the ``smsbridge`` logger) on stderr while
-    the demo runs, one line each; undo it afterwards."""
-    logger = logging.getLogger("smsbridge")
-    handler = _StderrHandler(level)
-    previous = logger.level
-    logger.addHandler(handler)
-    logger.setLevel(level)
-    try:
-        yield
-    finally:
-        logger.removeHandler(handler)
-        logger.setLevel(previous)
 
 
 if __name__ == "__main__":

@@ -18,6 +18,9 @@ rules) and a *handler* for its service routes (a function from :class:`Request` 
   ``GET``/``POST``/``DELETE faults``, ``POST advance``, ``POST reset``, and the emulator's
   own.
 
+:class:`ServedEmulator` is the base of an emulator's public object: start, stop, ``with``, the
+address.
+
 docs/testing.md ("Writing an emulator") has a complete example.
 """
 
@@ -33,6 +36,7 @@ from smsbridge.testing.server._faults import (
 )
 from smsbridge.testing.server._log import RequestLog, RequestRecord
 from smsbridge.testing.server._messages import Handler, Operation, Reply, Request, to_json
+from smsbridge.testing.server._served import ServedEmulator
 from smsbridge.testing.server._server import (
     DEFAULT_MAX_BODY,
     LISTEN_BACKLOG,
@@ -63,6 +67,7 @@ __all__ = [
     "Request",
     "RequestLog",
     "RequestRecord",
+    "ServedEmulator",
     "ServiceState",
     "rule_json",
     "to_json",

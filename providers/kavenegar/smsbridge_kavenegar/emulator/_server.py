@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import json
-from types import TracebackType
-from typing import Any, Final, Self
+from typing import Any, Final
 from urllib.parse import parse_qsl, quote, unquote
 
-from smsbridge.testing.server import EmulatorServer, Operation, Reply, Request
+from smsbridge.testing.server import EmulatorServer, Operation, Reply, Request, ServedEmulator
 
 from ._faults import JSON, FaultInjector, error_body
 from ._state import EmulatorState
@@ -26,7 +25,7 @@ def _params(request: Request) -> dict[str, str]:
     return params
 
 
-class Emulator:
+class Emulator(ServedEmulator):
     """Kavenegar's REST API on a real socket, serving from a daemon thread.
 
     >>> with Emulator() as emulator:  # doctest: +SKIP
@@ -52,26 +51,6 @@ class Emulator:
             name="kavenegar-emulator",
         )
 
-    @property
-    def host(self) -> str:
-        """The address it listens on."""
-        return self.server.host
-
-    @property
-    def port(self) -> int:
-        """The port; the real one once started with port 0."""
-        return self.server.port
-
-    @property
-    def url(self) -> str:
-        """The base URL, ``http://host:port``: the provider's ``endpoint`` (valid once started)."""
-        return self.server.base_url
-
-    @property
-    def admin_url(self) -> str:
-        """Base URL of the JSON admin endpoints."""
-        return self.server.admin_url
-
     def provider_url(self, name: str | None = None, sender: str | None = None) -> str:
         """A ``kavenegar://`` URL for an account (by name; default: the first) against this
         emulator; ``sender`` defaults to the account's default line."""
@@ -80,29 +59,6 @@ class Emulator:
         line = sender if sender is not None else account.default_line
         query = "" if line is None else f"from={quote(line, safe='')}&"
         return f"kavenegar://{quote(account.api_key, safe='')}@/?{query}endpoint={self.url}"
-
-    def start(self) -> Self:
-        """Bind the socket and serve in a background thread; returns self.
-
-        :raises smsbridge.testing.server.PortInUseError: when the port is taken.
-        """
-        self.server.start()
-        return self
-
-    def stop(self) -> None:
-        """Stop serving and close the listening socket and any idle connections."""
-        self.server.stop()
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     # -- the service ---------------------------------------------------------------------
 

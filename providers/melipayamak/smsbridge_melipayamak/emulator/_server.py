@@ -6,12 +6,11 @@ from __future__ import annotations
 import re
 from http import HTTPStatus
 from pathlib import Path
-from types import TracebackType
-from typing import Any, Final, Literal, Self
+from typing import Any, Final, Literal
 from urllib.parse import quote
 from xml.sax.saxutils import quoteattr
 
-from smsbridge.testing.server import EmulatorServer, Operation, Reply, Request
+from smsbridge.testing.server import EmulatorServer, Operation, Reply, Request, ServedEmulator
 
 from . import _operations, _rest, _soap
 from ._faults import XML, FaultInjector
@@ -39,7 +38,7 @@ def _fault(message: str, code: str) -> Reply:
     )
 
 
-class Emulator:
+class Emulator(ServedEmulator):
     """A local Send.asmx and REST API on a real socket, serving from a daemon thread.
 
     >>> with Emulator() as emulator:  # doctest: +SKIP
@@ -71,16 +70,6 @@ class Emulator:
         )
 
     @property
-    def host(self) -> str:
-        """The address it listens on."""
-        return self.server.host
-
-    @property
-    def port(self) -> int:
-        """The port; the real one once started with port 0."""
-        return self.server.port
-
-    @property
     def url(self) -> str:
         """The SOAP endpoint, ``http://host:port/post/Send.asmx`` (valid once started)."""
         return self.server.url(SERVICE_PATH)
@@ -94,11 +83,6 @@ class Emulator:
     def wsdl_url(self) -> str:
         """Where the WSDL is served, with its address pointing back at :attr:`url`."""
         return self.url + "?wsdl"
-
-    @property
-    def admin_url(self) -> str:
-        """Base URL of the JSON admin endpoints."""
-        return self.server.admin_url
 
     def provider_url(
         self,
@@ -120,29 +104,6 @@ class Emulator:
             f"melipayamak://{quote(account.username, safe='')}:"
             f"{quote(account.password, safe='')}@/?{query}{endpoint}"
         )
-
-    def start(self) -> Self:
-        """Bind the socket and serve in a background thread; returns self.
-
-        :raises smsbridge.testing.server.PortInUseError: when the port is taken.
-        """
-        self.server.start()
-        return self
-
-    def stop(self) -> None:
-        """Stop serving and close the listening socket and any idle connections."""
-        self.server.stop()
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     # -- the service ---------------------------------------------------------------------
 
