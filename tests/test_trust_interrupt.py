@@ -89,9 +89,16 @@ def test_in_flight_rows_are_listed_unknown_right_after_ctrl_c(
     assert child.returncode == 130, stderr
     assert "Traceback" not in stderr
     assert "smsbridge journal j.sqlite --unknown" in stderr
-    # Whatever the emulator was holding, it has now answered (to nobody).
-    requests = sum(1 for r in emulator.state.requests if r.operation == "SendSms")
-    wait_for(lambda: len(emulator.state.sent) == requests * BATCH, "the held requests to end")
+
+    # Whatever the emulator was holding, it has now answered (to nobody). A request written
+    # just before the stop may reach its handler a moment later: idle twice, apart, is settled.
+    def idle() -> bool:
+        requests = sum(1 for r in emulator.state.requests if r.operation == "SendSms")
+        return emulator.state.log.in_flight == 0 and len(emulator.state.sent) == requests * BATCH
+
+    wait_for(idle, "the held requests to end")
+    time.sleep(0.5)
+    wait_for(idle, "the held requests to end")
 
     totals = json.loads(smsbridge("journal", "j.sqlite", "--json", cwd=tmp_path).stdout)
     listed = smsbridge("journal", "j.sqlite", "--unknown", "--json", cwd=tmp_path)
@@ -113,5 +120,12 @@ def test_in_flight_rows_are_listed_unknown_right_after_ctrl_c(
     rows = [json.loads(line) for line in exported.read_text("utf-8").splitlines()]
     accepted = {row["recipient"] for row in rows if row["status"] == "accepted"}
     assert accepted <= set(received)
-    assert {row["recipient"] for row in unknown} == set(received) - accepted
-    assert totals["pending"] == len(numbers) - len(received)
+    # Every recipient sent but not accepted is listed unknown. A listed one may also never
+    # have reached the emulator: its flight was committed, then the stop came before the
+    # request was written (in flight means "may have been sent"): at most one request per
+    # connection.
+    listed_unknown = {row["recipient"] for row in unknown}
+    assert set(received) - accepted <= listed_unknown
+    assert len(listed_unknown - set(received)) <= 4 * BATCH  # concurrency=4
+    # Pending: never in flight, so never received.
+    assert totals["pending"] == len(numbers) - len(received) - len(listed_unknown - set(received))
