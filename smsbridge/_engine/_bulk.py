@@ -4,7 +4,8 @@ Memory stays flat whatever the number of recipients: the source is read a chunk 
 the journal while the first requests already go out; requests take their recipients from the
 journal; outcomes go back to it and to the report. Nothing holds the whole list.
 
-Every journal and file operation runs on one worker thread, never on the event loop. Writes
+Every journal and file operation runs on one thread of its own (``_journal_port``), never on
+the event loop. Writes
 are grouped: the rows of every request about to go out, and the outcomes that came back, are
 committed together in one transaction. A row is marked in flight in the same commit that
 precedes its request, never earlier; an outcome not yet committed when the process dies reads
@@ -15,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import hashlib
 import itertools
 import json
@@ -33,6 +33,7 @@ import attrs
 
 from smsbridge import _logging as log
 from smsbridge._engine._failover import Outcome, Pause
+from smsbridge._engine._journal_port import JournalPort
 from smsbridge._engine._outgoing import OutgoingSend, results_for_error
 from smsbridge._engine._pacer import RequestPacer
 from smsbridge._engine._prepare import batch_size
@@ -45,9 +46,9 @@ from smsbridge.exceptions import (
     JournalError,
     RecipientProblem,
 )
-from smsbridge.journal import CampaignIdentity, JournalRow, JournalTotals, RowState
+from smsbridge.journal import CampaignIdentity, JournalTotals
+from smsbridge.journal._chunk import check_chunk
 from smsbridge.journal._sqlite import SqliteJournal
-from smsbridge.phone import check_numbers
 from smsbridge.provider import Batch
 from smsbridge.sources import NumberFile
 
@@ -188,10 +189,10 @@ class _Source:
 
     def chunks(
         self, state: dict[str, Any], first: int = _FIRST_CHUNK
-    ) -> Iterator[tuple[list[tuple[str, str | None]], dict[str, Any]]]:
-        """``(recipients as read with their origin, source state after them)`` chunk by chunk,
-        from where ``state`` stopped; the first chunk holds ``first`` rows. Reading only:
-        numbers are checked by :func:`_checked`."""
+    ) -> Iterator[tuple[list[str], Callable[[int], str | None], dict[str, Any]]]:
+        """``(recipients as read, where the one at an index came from, source state after
+        them)`` chunk by chunk, from where ``state`` stopped; the first chunk holds ``first``
+        rows. Reading only: numbers are checked by :func:`check_chunk`."""
         rows = int(state.get("rows", 0))
         sizes = _chunk_sizes(first)
         if self.file is not None:
@@ -207,7 +208,9 @@ class _Source:
                     "line": line,
                     "fingerprint": self._advance_file_digest(offset),
                 }
-                yield [(raw, file.origin(at)) for raw, at, _ in chunk], after
+                # The origin is only asked of invalid rows: no text built for every line.
+                lines = [at for _, at, _ in chunk]
+                yield [raw for raw, _, _ in chunk], _file_origin(file, lines), after
             return
         values = itertools.islice(iter(self.values), rows, None) if rows else iter(self.values)
         while chunk_values := list(itertools.islice(values, next(sizes))):
@@ -216,7 +219,7 @@ class _Source:
             self._digest.update(("\n".join(texts) + "\n").encode())
             rows += len(texts)
             state = {"kind": "stream", "rows": rows, "fingerprint": self._digest.hexdigest()}
-            yield [(text, None) for text in texts], state
+            yield texts, _no_origin, state
 
     def empty_state(self) -> dict[str, Any]:
         kind = "file" if self.file is not None else "stream"
@@ -234,143 +237,12 @@ def _value(raw: object) -> str:
     return raw if isinstance(raw, str) else repr(raw)
 
 
-# -- the journal, off the event loop ------------------------------------------------------------
+def _no_origin(index: int) -> None:
+    return None
 
 
-class _JournalPort:
-    """Runs every journal and report operation on one thread, grouping writes.
-
-    ``take_off`` (rows about to go out) and ``complete`` (outcomes) submitted while a commit is
-    running are committed together in the next one.
-    """
-
-    def __init__(self, store: SqliteJournal, report: ReportWriter | None) -> None:
-        self.store = store
-        self.report = report
-        self._pool = ThreadPoolExecutor(1, thread_name_prefix="smsbridge-journal")
-        self._ops: list[tuple[str, Any, asyncio.Future[Any] | None]] = []
-        self._draining: asyncio.Task[None] | None = None
-
-    async def call(self, function: Callable[..., _T], *args: Any) -> _T:
-        """Run ``function(*args)`` on the journal thread."""
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._pool, functools.partial(function, *args))
-
-    def _submit(self, kind: str, payload: Any, wait: bool) -> asyncio.Future[Any] | None:
-        future = asyncio.get_running_loop().create_future() if wait else None
-        self._ops.append((kind, payload, future))
-        if self._draining is None or self._draining.done():
-            self._draining = asyncio.get_running_loop().create_task(self._drain())
-        return future
-
-    async def take_off(
-        self,
-        flying: list[int],
-        settled: list[tuple[int, RecipientResult, str | None]],
-        provider: str | None = None,
-    ) -> int | None:
-        """Commit ``flying`` as in flight to ``provider`` (and pre-I/O outcomes) before the
-        request is written; returns the flight to land with :meth:`complete`."""
-        future = self._submit("take_off", (flying, settled, provider), wait=True)
-        assert future is not None  # noqa: S101
-        flight: int | None = await future
-        return flight
-
-    async def redirect(self, flight: int, provider: str) -> None:
-        """Commit that the flight's next request goes to ``provider``, before it is written."""
-        future = self._submit("redirect", (flight, provider), wait=True)
-        assert future is not None  # noqa: S101
-        await future
-
-    def complete(
-        self, outcomes: list[tuple[int, RecipientResult, str | None]], flight: int | None
-    ) -> None:
-        """Queue outcomes (and the landing of their flight) for the next commit."""
-        self._submit("complete", (outcomes, flight), wait=False)
-
-    async def enqueue(
-        self, rows: list[tuple[int, str, str | None, str | None, str | None]], state: dict[str, Any]
-    ) -> None:
-        """Commit a chunk of input rows and the source state after it."""
-        future = self._submit("enqueue", (rows, state), wait=True)
-        assert future is not None  # noqa: S101
-        await future
-
-    async def flush(self) -> None:
-        """Wait until every submitted write is committed."""
-        while self._draining is not None and not self._draining.done():
-            await asyncio.shield(self._draining)
-
-    async def _drain(self) -> None:
-        loop = asyncio.get_running_loop()
-        while self._ops:
-            # Requests about to go out wait for their commit; a chunk of input rows does not
-            # keep them waiting: it gets a transaction of its own, after theirs.
-            urgent = [op for op in self._ops if op[0] != "enqueue"]
-            ops = urgent or self._ops[:1]
-            self._ops = [op for op in self._ops if op not in ops] if urgent else self._ops[1:]
-            try:
-                results = await loop.run_in_executor(self._pool, self._apply, ops)
-            except BaseException as error:
-                for _, _, future in ops:
-                    if future is not None and not future.done():
-                        future.set_exception(error)
-                raise
-            for (_, _, future), result in zip(ops, results, strict=True):
-                if future is not None and not future.done():
-                    future.set_result(result)
-
-    def _apply(self, ops: list[tuple[str, Any, asyncio.Future[Any] | None]]) -> list[Any]:
-        """One transaction for every queued write; then the report lines for what it holds."""
-        store = self.store
-        reporting = self.report is not None
-        lines: list[JournalRow] = []
-        results: list[Any] = []
-        with store.transaction():
-            for kind, payload, _ in ops:
-                if kind == "take_off":
-                    flying, settled, provider = payload
-                    results.append(store.mark_in_flight(flying, provider) if flying else None)
-                    store.write_outcomes(settled, attempted=False)
-                    if reporting:
-                        lines.extend(_report_row(p, r, provider) for p, r, provider in settled)
-                elif kind == "redirect":
-                    store.redirect_flight(*payload)
-                    results.append(None)
-                elif kind == "complete":
-                    outcomes, flight = payload
-                    store.write_outcomes(outcomes, attempted=True, flight=flight)
-                    results.append(None)
-                    if reporting:
-                        lines.extend(_report_row(p, r, provider) for p, r, provider in outcomes)
-                else:
-                    rows, state = payload
-                    lines.extend(store.enqueue(rows, state))
-                    results.append(None)
-        if self.report is not None and lines:
-            self.report.write(lines)
-        return results
-
-    def close(self) -> None:
-        self._pool.shutdown(wait=True)
-
-
-def _report_row(position: int, result: RecipientResult, provider: str | None) -> JournalRow:
-    error = result.error
-    return JournalRow(
-        position=position,
-        raw=result.recipient,
-        recipient=result.recipient,
-        state=RowState(result.status.value),
-        message_id=result.message_id,
-        segments=result.segments,
-        category=None if error is None else error.category,
-        provider_code=None
-        if error is None or error.provider_code is None
-        else str(error.provider_code),
-        error=None if error is None else error.message,
-        provider=provider,
-    )
+def _file_origin(file: NumberFile, lines: list[int]) -> Callable[[int], str | None]:
+    return lambda index: file.origin(lines[index])
 
 
 # -- the campaign ---------------------------------------------------------------------------------
@@ -384,7 +256,7 @@ class _Campaign:
         *,
         engine: Engine,
         message: Message | Template,
-        port: _JournalPort,
+        port: JournalPort,
         rate_limit: float | None,
         on_progress: Callable[[BulkProgress], None] | None,
         counts: dict[str, int],
@@ -576,34 +448,19 @@ class _Campaign:
             step = await self.port.call(next, chunks, None)
             if step is None:
                 break
-            entries, last = step
+            raws, origin, last = step
             # Checking is pure computation, a millisecond or two a chunk: here, so the journal
             # thread holds the interpreter lock only briefly and requests are not held up.
-            rows = _checked(entries, position, region, landlines)
-            position += len(rows)
-            await self.port.enqueue(rows, last)
-            for _, _, number, _, _ in rows:
-                if number is None:
-                    self.counts["rejected"] += 1
-                    self.done += 1
-            self.total += len(rows)
+            chunk = check_chunk(position, raws, origin, region, landlines)
+            position = chunk.end
+            await self.port.enqueue(chunk, last)
+            self.counts["rejected"] += len(chunk.reasons)
+            self.done += len(chunk.reasons)
+            self.total += len(chunk)
             self.new_rows.set()
         await self.port.call(_finish, self.port.store, last)
         self.enqueue_done.set()
         self.new_rows.set()
-
-
-def _checked(
-    entries: list[tuple[str, str | None]], position: int, region: str, landlines: bool
-) -> list[tuple[int, str, str | None, str | None, str | None]]:
-    """Journal rows ``(position, raw, E.164 or None, reason, origin if invalid)``."""
-    checked = check_numbers([raw for raw, _ in entries], region, landlines=landlines)
-    return [
-        (at, raw, number, reason, None if reason is None else origin)
-        for at, (raw, origin), (number, reason) in zip(
-            itertools.count(position), entries, checked, strict=False
-        )
-    ]
 
 
 def _finish(store: SqliteJournal, state: dict[str, Any]) -> None:
@@ -754,7 +611,7 @@ async def run_bulk(
         if scratch is not None:
             scratch.cleanup()
         raise
-    port = _JournalPort(store, given_writer or writer)
+    port = JournalPort(store, given_writer or writer)
     first_request: float | None = None
     by_provider: dict[str, int] = {}
     try:
@@ -880,7 +737,7 @@ _SHOWN: Final = 20
 
 
 async def _refuse_invalid(
-    port: _JournalPort, store: SqliteJournal, path: Path, *, created: bool
+    port: JournalPort, store: SqliteJournal, path: Path, *, created: bool
 ) -> None:
     """All or nothing: raise, listing the invalid recipients, if there are any."""
     invalid = await port.call(lambda: list(itertools.islice(store.invalid(), _SHOWN + 1)))
@@ -905,7 +762,7 @@ def _discard(store: SqliteJournal, path: Path) -> None:
             os.remove(f"{path}{suffix}")
 
 
-def _close(port: _JournalPort, writer: ReportWriter | None) -> None:
+def _close(port: JournalPort, writer: ReportWriter | None) -> None:
     if writer is not None:
         writer.close()
     port.store.close()

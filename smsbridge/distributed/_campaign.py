@@ -18,10 +18,11 @@ from typing import TYPE_CHECKING, Any, Final, cast
 import attrs
 
 from smsbridge import _logging as log
-from smsbridge._engine._bulk import BulkProgress, BulkSummary, _checked, _Source, identity_of
+from smsbridge._engine._bulk import BulkProgress, BulkSummary, _Source, identity_of
 from smsbridge._engine._prepare import batch_size
 from smsbridge._models import Message, Template
 from smsbridge.exceptions import InvalidRecipientError, JournalError, RecipientProblem
+from smsbridge.journal._chunk import check_chunk
 from smsbridge.journal._postgres import JournalUnavailableError, PostgresJournal
 
 if TYPE_CHECKING:
@@ -177,13 +178,13 @@ def _fill(
     position = int(state.get("rows", 0))
     region, landlines = engine.settings.region, engine.provider.capabilities.landlines
     last = state
-    for entries, last in source.chunks(state, size * 4):
-        rows = _checked(entries, position, region, landlines)
+    for raws, origin, last in source.chunks(state, size * 4):
+        chunk = check_chunk(position, raws, origin, region, landlines)
         with store.transaction():
-            store.enqueue(rows, last)
+            store.enqueue(chunk, last)
         if enqueue is not None:
-            batches += _fan_out(store, store.pending_after(position - 1, len(rows)), size, enqueue)
-        position += len(rows)
+            batches += _fan_out(store, store.pending_after(position - 1, len(chunk)), size, enqueue)
+        position = chunk.end
     with store.transaction():
         store.finish_enqueue(last)
     store.analyze()

@@ -45,6 +45,7 @@ from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 from smsbridge._models import DeliveryStatus, RecipientResult, SendStatus
 from smsbridge.exceptions import ConfigurationError, ErrorCategory, JournalError, SmsBridgeError
 from smsbridge.journal import JournalView
+from smsbridge.journal._chunk import CheckedChunk
 from smsbridge.journal._model import CampaignIdentity, JournalRow, JournalTotals, RowState
 
 if TYPE_CHECKING:
@@ -494,17 +495,18 @@ class PostgresJournal:
 
     # -- filling ----------------------------------------------------------------------------
 
-    def enqueue(
-        self,
-        rows: Sequence[tuple[int, str, str | None, str | None, str | None]],
-        source: dict[str, Any],
-    ) -> None:
-        """Add input rows ``(position, raw, E.164 or None, reason if invalid, origin)`` and the
-        source state after them (inside a :meth:`transaction`); a number seen before becomes a
-        duplicate of its first position."""
+    def enqueue(self, chunk: CheckedChunk, source: dict[str, Any]) -> None:
+        """Add a chunk of checked input rows and the source state after them (inside a
+        :meth:`transaction`); a number seen before becomes a duplicate of its first position."""
         campaign, db = self._need_id(), self.db
-        if rows:
-            positions = [row[0] for row in rows]
+        if chunk:
+            raws, numbers, reasons, origins = (
+                chunk.raws,
+                chunk.numbers,
+                chunk.reasons,
+                chunk.origins,
+            )
+            indexes = range(len(chunk))
             db.execute(
                 "INSERT INTO smsbridge.recipients "
                 "(campaign, position, raw, recipient, state, error, origin) "
@@ -512,16 +514,16 @@ class PostgresJournal:
                 "%s::smallint[], %s::text[], %s::text[]) ON CONFLICT DO NOTHING",
                 (
                     campaign,
-                    positions,
-                    [None if raw == number else raw for _, raw, number, _, _ in rows],
-                    [number for _, _, number, _, _ in rows],
-                    [PENDING if number is not None else REJECTED for _, _, number, _, _ in rows],
-                    [reason if number is None else None for _, _, number, reason, _ in rows],
-                    [origin if number is None else None for _, _, number, _, origin in rows],
+                    list(range(chunk.first, chunk.end)),
+                    [None if r == n else r for r, n in zip(raws, numbers, strict=True)],
+                    list(numbers),
+                    [PENDING if index not in reasons else REJECTED for index in indexes],
+                    [reasons.get(index) for index in indexes],
+                    [origins.get(index) for index in indexes],
                 ),
             )
-            first, last = min(positions), max(positions)
-            valid = sum(1 for row in rows if row[2] is not None)
+            first, last = chunk.first, chunk.end - 1
+            valid = len(chunk) - len(reasons)
             inserted = db.execute(
                 "INSERT INTO smsbridge.numbers (campaign, number, position) "
                 "SELECT campaign, substr(recipient, 2)::bigint, min(position) "

@@ -19,18 +19,20 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import sqlite3
 import time
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from types import EllipsisType
-from typing import Any, Final
+from typing import Any, Final, cast
 
 import attrs
 
 from smsbridge._models import DeliveryStatus, RecipientResult, SendStatus
 from smsbridge.exceptions import ConfigurationError, ErrorCategory, JournalError
+from smsbridge.journal._chunk import CheckedChunk
 from smsbridge.journal._model import CampaignIdentity, JournalRow, JournalTotals, RowState
 
 __all__ = ["SqliteJournal"]
@@ -102,6 +104,19 @@ CREATE INDEX duplicates ON recipients(duplicate_of) WHERE state = {DUPLICATE};
 CREATE INDEX retryable ON outcomes(position) WHERE retryable = 1;
 CREATE INDEX unknown ON outcomes(position) WHERE state = {UNKNOWN};
 """
+
+# What a JSON string cannot hold unescaped.
+_JSON_ESCAPED: Final = re.compile(r'["\\\x00-\x1f]')
+
+
+def _pairs_json(raws: Sequence[str], numbers: Sequence[str]) -> str:
+    """``[[raw, number], ...]`` as JSON: joined directly when no text needs escaping (E.164
+    numbers never do; a file's numbers almost never), else through :func:`json.dumps`."""
+    pairs = zip(raws, numbers, strict=True)
+    if _JSON_ESCAPED.search("".join(raws)) is None:
+        return '[["' + '"],["'.join(map('","'.join, pairs)) + '"]]'
+    return json.dumps(list(pairs), ensure_ascii=False)
+
 
 # A row as readers see it: its own outcome, or for a duplicate its first occurrence's.
 _FROM: Final = (
@@ -424,60 +439,66 @@ class SqliteJournal:
 
     # -- filling --------------------------------------------------------------------------------
 
-    def enqueue(
-        self,
-        rows: Sequence[tuple[int, str, str | None, str | None, str | None]],
-        source: dict[str, Any],
-    ) -> list[JournalRow]:
-        """Add input rows ``(position, raw, E.164 or None, reason if invalid, origin)`` and the
-        source state after them (inside a :meth:`transaction`). A number seen before becomes a
-        duplicate of its first position. Returns the rows that are final already (invalid
-        recipients)."""
+    def enqueue(self, chunk: CheckedChunk, source: dict[str, Any]) -> list[JournalRow]:
+        """Add a chunk of checked input rows and the source state after them (inside a
+        :meth:`transaction`). A number seen before becomes a duplicate of its first position.
+        Returns the rows that are final already (invalid recipients)."""
         db = self._db
         final: list[JournalRow] = []
-        records: list[tuple[object, ...]] = []
-        valid: dict[int, tuple[str | None, str]] = {}
-        for position, raw, number, reason, origin in rows:
-            if number is not None:
-                # The common case, as one JSON object: position to (raw if it differs, E.164).
-                valid[position] = (None if raw == number else raw, number)
-            else:
-                records.append((position, raw, None, REJECTED, reason, origin))
-                final.append(
-                    JournalRow(
-                        position=position,
-                        raw=raw,
-                        recipient=None,
-                        state=RowState.REJECTED,
-                        category=ErrorCategory.INVALID_RECIPIENT,
-                        error=reason,
-                        origin=origin,
-                    )
-                )
-        if not records and not valid:
+        if not chunk:
             self._set_meta({"source": json.dumps(source)})
             return final
+        first, raws, numbers, reasons = chunk.first, chunk.raws, chunk.numbers, chunk.reasons
         # One statement for the chunk's valid rows and one for its invalid ones, the rows as one
         # JSON text: SQLite works through it without the interpreter lock, where executemany
         # would take and drop the lock once per row, fighting the event loop's thread for it.
-        if valid:
+        # The raw text is kept only where it differs from the E.164 form (NULLIF).
+        if not reasons:
             db.execute(
                 "INSERT OR IGNORE INTO recipients (position, raw, recipient, state) "
-                f"SELECT CAST(key AS INTEGER), value ->> 0, value ->> 1, {PENDING} "
+                f"SELECT ? + key, NULLIF(value ->> 0, value ->> 1), value ->> 1, {PENDING} "
                 "FROM json_each(?)",
-                (json.dumps(valid, ensure_ascii=False),),
+                (first, _pairs_json(raws, cast("Sequence[str]", numbers))),
             )
-        if records:
+        else:
+            valid = [
+                (first + index, raw, number)
+                for index, (raw, number) in enumerate(zip(raws, numbers, strict=True))
+                if number is not None
+            ]
+            if valid:
+                db.execute(
+                    "INSERT OR IGNORE INTO recipients (position, raw, recipient, state) "
+                    "SELECT value ->> 0, NULLIF(value ->> 1, value ->> 2), value ->> 2, "
+                    f"{PENDING} FROM json_each(?)",
+                    (json.dumps(valid, ensure_ascii=False),),
+                )
+            records = [
+                (first + index, raws[index], None, REJECTED, reason, chunk.origins.get(index))
+                for index, reason in reasons.items()
+            ]
             db.execute(
                 "INSERT OR IGNORE INTO recipients (position, raw, recipient, state, error, "
                 "origin) SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, "
                 "value ->> 4, value ->> 5 FROM json_each(?)",
                 (json.dumps(records, ensure_ascii=False),),
             )
-        first, last = rows[0][0], rows[-1][0]
-        if not valid:
-            self._set_meta({"source": json.dumps(source)})
-            return final
+            final = [
+                JournalRow(
+                    position=position,
+                    raw=raw,
+                    recipient=None,
+                    state=RowState.REJECTED,
+                    category=ErrorCategory.INVALID_RECIPIENT,
+                    error=reason,
+                    origin=origin,
+                )
+                for position, raw, _, _, reason, origin in records
+            ]
+            if not valid:
+                self._set_meta({"source": json.dumps(source)})
+                return final
+        last, valid_count = chunk.end - 1, len(raws) - len(reasons)
         # Deduplication, set at a time inside SQLite: the chunk's numbers into the index (the
         # first position of each wins), then every row whose number an earlier position holds
         # becomes a duplicate of it.
@@ -487,7 +508,7 @@ class SqliteJournal:
             "GROUP BY 1 ORDER BY 1 ON CONFLICT DO NOTHING",
             (first, last),
         ).rowcount
-        if inserted != len(valid):
+        if inserted != valid_count:
             # Some number of this chunk was seen before (here or earlier): mark its later rows.
             # Most campaigns have none, and then this join is skipped.
             db.execute(

@@ -1,0 +1,67 @@
+"""A chunk of a campaign's input, checked: what a journal's ``enqueue`` writes.
+
+Columns rather than a tuple per row: a chunk is thousands of rows, nearly all of them valid, and
+each pass over it in Python is paid once per recipient of a campaign. Only the invalid rows
+carry a reason and an origin.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+
+import attrs
+
+from smsbridge.phone import check_numbers
+
+__all__ = ["CheckedChunk", "check_chunk"]
+
+
+@attrs.frozen
+class CheckedChunk:
+    """Rows ``first``, ``first + 1``, …: each recipient as given and its E.164 form."""
+
+    first: int
+    """The position of the chunk's first row."""
+    raws: Sequence[str]
+    numbers: Sequence[str | None]
+    """E.164, or None where the recipient is invalid."""
+    reasons: dict[int, str]
+    """Why, for each invalid row (by index in the chunk)."""
+    origins: dict[int, str]
+    """Where an invalid row came from (``numbers.txt line 7``), when the source tells."""
+
+    def __len__(self) -> int:
+        return len(self.raws)
+
+    @property
+    def end(self) -> int:
+        """The position after the chunk's last row."""
+        return self.first + len(self.raws)
+
+    def rows(self) -> Iterator[tuple[int, str, str | None, str | None, str | None]]:
+        """``(position, raw, E.164 or None, reason, origin)`` for every row."""
+        reasons, origins = self.reasons, self.origins
+        for index, (raw, number) in enumerate(zip(self.raws, self.numbers, strict=True)):
+            yield (self.first + index, raw, number, reasons.get(index), origins.get(index))
+
+
+def check_chunk(
+    first: int,
+    raws: Sequence[str],
+    origin: Callable[[int], str | None],
+    region: str,
+    landlines: bool,
+) -> CheckedChunk:
+    """Check ``raws`` (rows ``first``…) as numbers of ``region``; ``origin(index)`` says where
+    an invalid one came from."""
+    checked = check_numbers(raws, region, landlines=landlines)
+    numbers = [number for number, _ in checked]
+    reasons: dict[int, str] = {}
+    if None in numbers:
+        reasons = {
+            index: reason or "invalid"
+            for index, (number, reason) in enumerate(checked)
+            if number is None
+        }
+    origins = {index: where for index in reasons if (where := origin(index)) is not None}
+    return CheckedChunk(first, raws, numbers, reasons, origins)
