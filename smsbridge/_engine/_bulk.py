@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any, Final, TypeVar
 import attrs
 
 from smsbridge import _logging as log
+from smsbridge._chunks import check_chunk
 from smsbridge._engine._failover import Outcome, Pause
 from smsbridge._engine._journal_port import JournalPort
 from smsbridge._engine._outgoing import OutgoingSend, results_for_error
@@ -47,7 +48,6 @@ from smsbridge.exceptions import (
     RecipientProblem,
 )
 from smsbridge.journal import CampaignIdentity, JournalTotals
-from smsbridge.journal._chunk import check_chunk
 from smsbridge.journal._sqlite import SqliteJournal
 from smsbridge.provider import Batch
 from smsbridge.sources import NumberFile
@@ -208,7 +208,7 @@ class _Source:
                     "line": line,
                     "fingerprint": self._advance_file_digest(offset),
                 }
-                # The origin is only asked of invalid rows: no text built for every line.
+                # Only invalid rows are asked their origin (by the journal, on its thread).
                 lines = [at for _, at, _ in chunk]
                 yield [raw for raw, _, _ in chunk], _file_origin(file, lines), after
             return

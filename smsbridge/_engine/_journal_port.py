@@ -22,10 +22,10 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any, Final, TypeVar
 
+from smsbridge._chunks import CheckedChunk
 from smsbridge._models import RecipientResult
 from smsbridge._report import ReportWriter
 from smsbridge.journal import JournalRow, RowState
-from smsbridge.journal._chunk import CheckedChunk
 from smsbridge.journal._sqlite import SqliteJournal
 
 __all__ = ["JournalPort"]

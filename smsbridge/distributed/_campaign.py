@@ -18,11 +18,11 @@ from typing import TYPE_CHECKING, Any, Final, cast
 import attrs
 
 from smsbridge import _logging as log
+from smsbridge._chunks import check_chunk
 from smsbridge._engine._bulk import BulkProgress, BulkSummary, _Source, identity_of
 from smsbridge._engine._prepare import batch_size
 from smsbridge._models import Message, Template
 from smsbridge.exceptions import InvalidRecipientError, JournalError, RecipientProblem
-from smsbridge.journal._chunk import check_chunk
 from smsbridge.journal._postgres import JournalUnavailableError, PostgresJournal
 
 if TYPE_CHECKING:

@@ -42,10 +42,10 @@ from types import EllipsisType
 from typing import TYPE_CHECKING, Any, Final, LiteralString
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
+from smsbridge._chunks import CheckedChunk
 from smsbridge._models import DeliveryStatus, RecipientResult, SendStatus
 from smsbridge.exceptions import ConfigurationError, ErrorCategory, JournalError, SmsBridgeError
 from smsbridge.journal import JournalView
-from smsbridge.journal._chunk import CheckedChunk
 from smsbridge.journal._model import CampaignIdentity, JournalRow, JournalTotals, RowState
 
 if TYPE_CHECKING:
@@ -500,13 +500,9 @@ class PostgresJournal:
         :meth:`transaction`); a number seen before becomes a duplicate of its first position."""
         campaign, db = self._need_id(), self.db
         if chunk:
-            raws, numbers, reasons, origins = (
-                chunk.raws,
-                chunk.numbers,
-                chunk.reasons,
-                chunk.origins,
-            )
+            raws, numbers, reasons = chunk.raws, chunk.numbers, chunk.reasons
             indexes = range(len(chunk))
+            origins = {index: chunk.origin(index) for index in reasons}
             db.execute(
                 "INSERT INTO smsbridge.recipients "
                 "(campaign, position, raw, recipient, state, error, origin) "

@@ -30,9 +30,9 @@ from typing import Any, Final, cast
 
 import attrs
 
+from smsbridge._chunks import CheckedChunk
 from smsbridge._models import DeliveryStatus, RecipientResult, SendStatus
 from smsbridge.exceptions import ConfigurationError, ErrorCategory, JournalError
-from smsbridge.journal._chunk import CheckedChunk
 from smsbridge.journal._model import CampaignIdentity, JournalRow, JournalTotals, RowState
 
 __all__ = ["SqliteJournal"]
@@ -474,8 +474,8 @@ class SqliteJournal:
                     (json.dumps(valid, ensure_ascii=False),),
                 )
             records = [
-                (first + index, raws[index], None, REJECTED, reason, chunk.origins.get(index))
-                for index, reason in reasons.items()
+                (position, raw, None, REJECTED, reason, origin)
+                for position, raw, reason, origin in chunk.invalid()
             ]
             db.execute(
                 "INSERT OR IGNORE INTO recipients (position, raw, recipient, state, error, "

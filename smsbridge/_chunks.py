@@ -2,7 +2,8 @@
 
 Columns rather than a tuple per row: a chunk is thousands of rows, nearly all of them valid, and
 each pass over it in Python is paid once per recipient of a campaign. Only the invalid rows
-carry a reason and an origin.
+carry a reason, and only they are asked where they came from, by the journal on its own thread
+(the source may need to look).
 """
 
 from __future__ import annotations
@@ -27,8 +28,8 @@ class CheckedChunk:
     """E.164, or None where the recipient is invalid."""
     reasons: dict[int, str]
     """Why, for each invalid row (by index in the chunk)."""
-    origins: dict[int, str]
-    """Where an invalid row came from (``numbers.txt line 7``), when the source tells."""
+    origin: Callable[[int], str | None]
+    """Where the row at an index came from (``numbers.txt line 7``), when the source tells."""
 
     def __len__(self) -> int:
         return len(self.raws)
@@ -38,11 +39,10 @@ class CheckedChunk:
         """The position after the chunk's last row."""
         return self.first + len(self.raws)
 
-    def rows(self) -> Iterator[tuple[int, str, str | None, str | None, str | None]]:
-        """``(position, raw, E.164 or None, reason, origin)`` for every row."""
-        reasons, origins = self.reasons, self.origins
-        for index, (raw, number) in enumerate(zip(self.raws, self.numbers, strict=True)):
-            yield (self.first + index, raw, number, reasons.get(index), origins.get(index))
+    def invalid(self) -> Iterator[tuple[int, str, str, str | None]]:
+        """``(position, raw, reason, origin)`` for every invalid row."""
+        for index, reason in self.reasons.items():
+            yield self.first + index, self.raws[index], reason, self.origin(index)
 
 
 def check_chunk(
@@ -63,5 +63,4 @@ def check_chunk(
             for index, (number, reason) in enumerate(checked)
             if number is None
         }
-    origins = {index: where for index in reasons if (where := origin(index)) is not None}
-    return CheckedChunk(first, raws, numbers, reasons, origins)
+    return CheckedChunk(first, raws, numbers, reasons, origin)
