@@ -42,6 +42,7 @@ from smsbridge._models import (
     RecipientResult,
     Settlement,
     Template,
+    accepted_results,
 )
 from smsbridge.exceptions import (
     ConfigurationError,
@@ -55,7 +56,7 @@ if TYPE_CHECKING:
     from smsbridge.config import ProviderURL
     from smsbridge.transport import AsyncBaseTransport, BaseTransport, Request, Response
 
-__all__ = ["BaseProvider", "Batch", "http_status_error"]
+__all__ = ["BaseProvider", "Batch", "accepted_results", "http_status_error"]
 
 
 @attrs.frozen(kw_only=True)

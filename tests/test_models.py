@@ -21,6 +21,7 @@ from smsbridge import (
     SendReport,
     SendStatus,
 )
+from smsbridge.provider import accepted_results
 
 
 class TestMessage:
@@ -188,6 +189,34 @@ class TestRecipientResult:
         unknown = RecipientResult(recipient="+989123456789", status=SendStatus.UNKNOWN)
         assert not unknown.accepted
         assert unknown.duplicate_of is None
+
+    def test_accepted_results_equal_the_constructors(self) -> None:
+        """The batch builder a provider uses for the common reply gives the very results the
+        constructor does: equal, hashed alike, frozen, every field set."""
+        numbers, ids = ["+989120000001", "+989120000002"], ["11", "12"]
+        built = accepted_results(numbers, ids, segments=2, provider="melipayamak")
+        expected = [
+            RecipientResult(
+                recipient=number,
+                status=SendStatus.ACCEPTED,
+                message_id=message_id,
+                segments=2,
+                provider="melipayamak",
+            )
+            for number, message_id in zip(numbers, ids, strict=True)
+        ]
+        assert built == expected
+        assert [hash(result) for result in built] == [hash(result) for result in expected]
+        assert [attrs.asdict(result) for result in built] == [
+            attrs.asdict(result) for result in expected
+        ]
+        with pytest.raises(attrs.exceptions.FrozenInstanceError):
+            built[0].message_id = "13"  # type: ignore[misc]
+
+    def test_accepted_results_need_an_id_per_recipient(self) -> None:
+        """A reply with fewer ids than recipients is not silently cut short."""
+        with pytest.raises(ValueError, match=r"shorter|longer"):
+            accepted_results(["+989120000001", "+989120000002"], ["11"])
 
 
 class TestDeliveryAndCapabilities:

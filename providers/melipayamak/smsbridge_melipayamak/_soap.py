@@ -27,7 +27,7 @@ from smsbridge import (
     UnknownProviderError,
 )
 from smsbridge.config import Secret
-from smsbridge.provider import http_status_error
+from smsbridge.provider import accepted_results, http_status_error
 from smsbridge.transport import Request, Response
 from smsbridge_melipayamak._codes import (
     PROVIDER,
@@ -150,16 +150,7 @@ class SoapWire:
         parts = batch.segments
         if not any(statuses) and _all_rec_ids(ids):
             # Every recipient sent (status 0) with an id: the common reply, built in one pass.
-            return [
-                RecipientResult(
-                    recipient=number,
-                    status=SendStatus.ACCEPTED,
-                    message_id=rec_id,
-                    segments=parts,
-                    provider=PROVIDER,
-                )
-                for number, rec_id in zip(recipients, ids, strict=True)
-            ]
+            return accepted_results(recipients, ids, segments=parts, provider=PROVIDER)
         return [_result(n, i, s, parts) for n, i, s in zip(recipients, ids, statuses, strict=True)]
 
     # -- SendByBaseNumber2 ------------------------------------------------------------------
