@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator, Sequence
 
 import attrs
 
-from smsbridge.phone import check_numbers
+from smsbridge.phone import check_numbers, plain_national_numbers
 
 __all__ = ["CheckedChunk", "check_chunk"]
 
@@ -54,8 +54,11 @@ def check_chunk(
 ) -> CheckedChunk:
     """Check ``raws`` (rows ``first``…) as numbers of ``region``; ``origin(index)`` says where
     an invalid one came from."""
+    plain = plain_national_numbers(raws, region)
+    if plain is not None:  # the common chunk: every number written plainly
+        return CheckedChunk(first, raws, plain, {}, origin)
     checked = check_numbers(raws, region, landlines=landlines)
-    numbers = [number for number, _ in checked]
+    numbers: list[str | None] = [number for number, _ in checked]
     reasons: dict[int, str] = {}
     if None in numbers:
         reasons = {

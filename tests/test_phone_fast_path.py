@@ -7,7 +7,14 @@ import random
 import phonenumbers
 import pytest
 
-from smsbridge.phone import _fast_mobile, _full_check, _mobile_shape, check_number, check_numbers
+from smsbridge.phone import (
+    _fast_mobile,
+    _full_check,
+    _mobile_shape,
+    check_number,
+    check_numbers,
+    plain_national_numbers,
+)
 
 REGIONS = ["IR", "DE", "US", "GB", "IT", "AE", "TR", "IN", "FR", "BR"]
 
@@ -109,3 +116,64 @@ class TestCheckNumbers:
         texts += ["", "  ", "0", "09123456789 ", " 09123456789", "0912345678", 5, None]
         expected = [check_number(text, region, landlines=landlines) for text in texts]
         assert check_numbers(texts, region, landlines=landlines) == expected
+
+
+def _national_prefix(region: str) -> str | None:
+    shape = _mobile_shape(region)
+    return shape.national_prefix if shape is not None else None
+
+
+NATIONAL_REGIONS = [region for region in REGIONS if _national_prefix(region)]
+
+
+class TestPlainNationalChunks:
+    """A campaign chunk written plainly in national form is checked in one pass, with the
+    answers check_number gives one number at a time; any other chunk is left to it."""
+
+    @pytest.mark.parametrize("region", NATIONAL_REGIONS)
+    def test_a_plain_chunk_reads_as_check_number_reads_it(self, region: str) -> None:
+        rng = random.Random(f"plain-chunk-{region}")  # noqa: S311 - reproducible test data
+        prefix = _national_prefix(region)
+        texts = [f"{prefix}{written_forms(rng, region)[0]}" for _ in range(400)]
+        # The numbers the one-at-a-time fast path reads: the chunk path must read them all.
+        valid = [text for text in texts if _fast_mobile(text, region) is not None]
+        assert len(valid) > 50, "the sample holds too few valid numbers to test anything"
+        assert plain_national_numbers(valid, region) == [
+            check_number(text, region)[0] for text in valid
+        ]
+        assert check_numbers(valid, region) == [check_number(text, region) for text in valid]
+
+    @pytest.mark.parametrize("region", NATIONAL_REGIONS)
+    def test_one_number_off_sends_the_chunk_the_long_way(self, region: str) -> None:
+        """Each way a number can fail the plain form, put among plain ones: a chunk holding
+        an invalid one is declined, and check_numbers still answers each as check_number does."""
+        prefix = _national_prefix(region) or ""
+        mobile = phonenumbers.example_number_for_type(region, phonenumbers.PhoneNumberType.MOBILE)
+        landline = phonenumbers.example_number_for_type(
+            region, phonenumbers.PhoneNumberType.FIXED_LINE
+        )
+        assert mobile is not None
+        assert landline is not None
+        good = prefix + str(mobile.national_number)
+        code = str(phonenumbers.country_code_for_region(region))
+        odd: list[object] = [
+            good + "0",  # too long
+            good[:-1],  # too short
+            " " + good,  # spaced
+            good.replace("0", "۰", 1),  # a Persian digit
+            "+" + code + good[len(prefix) :],  # international
+            good + "\n" + good,  # a newline inside one text
+            prefix + str(landline.national_number),  # a landline (or either, in some regions)
+            "",
+            7,
+        ]
+        assert plain_national_numbers([good, good], region) is not None
+        for text in odd:
+            chunk = [good, text, good]
+            expected = [check_number(item, region) for item in chunk]
+            plain = plain_national_numbers(chunk, region)
+            if any(number is None for number, _ in expected) or not isinstance(text, str):
+                assert plain is None, text
+            elif plain is not None:
+                assert plain == [number for number, _ in expected], text
+            assert check_numbers(chunk, region) == expected
