@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
+import operator
 import time
 from collections.abc import Sequence
+from typing import Final
 
 import attrs
 
@@ -97,6 +99,13 @@ def _scrubbed(error: ResultError, redactor: Redactor) -> ResultError:
     return attrs.evolve(error, message=message, provider_text=text, provider_code=code)
 
 
+_RECIPIENT: Final = operator.attrgetter("recipient")
+_MESSAGE_ID: Final = operator.attrgetter("message_id")
+_SEGMENTS: Final = operator.attrgetter("segments")
+_FILLED_IN: Final = operator.attrgetter("error", "provider")
+"""A result the engine keeps as it is: no error to scrub, and the provider's name filled in."""
+
+
 def checked_results(
     provider: str,
     batch: Sequence[str],
@@ -106,14 +115,14 @@ def checked_results(
 ) -> list[RecipientResult]:
     """Hold the provider to the contract: one result per recipient, in order, distinct message
     ids, segments filled in, and no secret in any text it kept."""
-    if [result.recipient for result in results] != list(batch):
+    if list(map(_RECIPIENT, results)) != list(batch):
         error = OutcomeUnknownError(
             f"{provider} returned {len(results)} results for {len(batch)} recipients "
             "or out of order; their outcome cannot be told apart",
             provider=provider,
         )
         return results_for_error(error, batch, segments, provider)
-    ids = [result.message_id for result in results if result.message_id is not None]
+    ids = [message_id for message_id in map(_MESSAGE_ID, results) if message_id is not None]
     if len(set(ids)) != len(ids):
         error = OutcomeUnknownError(
             f"{provider} gave the same message id to different recipients of one request; "
@@ -121,11 +130,8 @@ def checked_results(
             provider=provider,
         )
         return results_for_error(error, batch, segments, provider)
-    if not [
-        result
-        for result in results
-        if result.error is not None or not result.segments or result.provider != provider
-    ]:
+    kinds = set(map(_FILLED_IN, results))
+    if len(kinds) == 1 and next(iter(kinds)) == (None, provider) and all(map(_SEGMENTS, results)):
         return list(results)  # the common case: nothing to scrub or fill in
     # Built directly rather than with attrs.evolve, which costs several times more: this runs
     # once per recipient of a campaign.

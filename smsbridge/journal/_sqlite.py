@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import operator
 import os
 import re
 import sqlite3
@@ -104,6 +105,13 @@ CREATE INDEX duplicates ON recipients(duplicate_of) WHERE state = {DUPLICATE};
 CREATE INDEX retryable ON outcomes(position) WHERE retryable = 1;
 CREATE INDEX unknown ON outcomes(position) WHERE state = {UNKNOWN};
 """
+
+_POSITION: Final = operator.itemgetter(0)
+_RESULT: Final = operator.itemgetter(1)
+_PROVIDER: Final = operator.itemgetter(2)
+_MESSAGE_ID: Final = operator.attrgetter("message_id")
+_ACCEPTED_KIND: Final = operator.attrgetter("status", "error", "segments", "attempts")
+"""What the outcomes of one request share when all of them went well."""
 
 # What a JSON string cannot hold unescaped.
 _JSON_ESCAPED: Final = re.compile(r'["\\\x00-\x1f]')
@@ -684,6 +692,10 @@ class SqliteJournal:
         """Write ``(position, result, provider)`` outcomes and land ``flight`` (inside a
         :meth:`transaction`); ``attempted``: the result's provider requests are counted (a
         settlement's are not)."""
+        if isinstance(outcomes, list) and self._write_uniform(outcomes, attempted):
+            if flight is not None:
+                self._db.execute("DELETE FROM flights WHERE id = ?", (flight,))
+            return
         accepted: dict[tuple[int, str | None, int], dict[int, str | None]] = {}
         failed: list[tuple[object, ...]] = []
         for position, result, provider in outcomes:
@@ -720,6 +732,34 @@ class SqliteJournal:
             self._db.execute(self._FAILED, (now, json.dumps(failed, ensure_ascii=False)))
         if flight is not None:
             self._db.execute("DELETE FROM flights WHERE id = ?", (flight,))
+
+    def _write_uniform(
+        self, outcomes: list[tuple[int, RecipientResult, str | None]], attempted: bool
+    ) -> bool:
+        """Write a request's outcomes when all are accepted alike (same parts, provider and
+        attempts), with no Python per row; False, writing nothing, for any other mix."""
+        if not outcomes:
+            return False
+        results = list(map(_RESULT, outcomes))
+        kinds = set(map(_ACCEPTED_KIND, results))
+        providers = set(map(_PROVIDER, outcomes))
+        if len(kinds) != 1 or len(providers) != 1:
+            return False
+        ((status, error, segments, attempts),) = kinds
+        if status is not SendStatus.ACCEPTED or error is not None:
+            return False
+        ids = dict(zip(map(_POSITION, outcomes), map(_MESSAGE_ID, results), strict=True))
+        self._db.execute(
+            self._ACCEPTED,
+            (
+                segments,
+                providers.pop(),
+                attempts if attempted else 0,
+                time.time(),
+                json.dumps(ids, ensure_ascii=False),
+            ),
+        )
+        return True
 
     # -- reading --------------------------------------------------------------------------------
 
