@@ -68,10 +68,11 @@ class Batch:
     """E.164 numbers, validated, at most the provider's batch size."""
     segments: int = 0
     """SMS parts per recipient (0 when the provider renders the text, as for templates)."""
-    keys: tuple[str, ...] | None = None
+    keys: Sequence[str] | None = None
     """A stable key per recipient for providers that deduplicate on their side (Kavenegar's
     ``localid``): the same send retried carries the same keys. None when the caller gave no
-    ``reference`` and no journal row identifies the recipients."""
+    ``reference`` and no journal row identifies the recipients. A campaign's keys are a
+    sequence that spells each key when it is read (most providers never read them)."""
 
     @property
     def template(self) -> Template | None:

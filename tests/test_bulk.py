@@ -388,3 +388,19 @@ class TestJournalLock:
             if holder.stdout is not None:
                 holder.stdout.close()
         SqliteJournal(path).close()
+
+
+class TestCampaignKeys:
+    """A campaign's batch keys (what Kavenegar sends as localid) are spelled when read."""
+
+    def test_they_read_as_campaign_and_position(self) -> None:
+        from smsbridge._engine._bulk import PositionKeys
+
+        keys = PositionKeys("c1", [4, 7, 9])
+        assert len(keys) == 3
+        assert list(keys) == ["c1:4", "c1:7", "c1:9"]
+        assert (keys[0], keys[-1], keys[1:]) == ("c1:4", "c1:9", ["c1:7", "c1:9"])
+        assert keys == ("c1:4", "c1:7", "c1:9")
+        assert keys != ("c1:4", "c1:7")
+        assert hash(keys) == hash(("c1:4", "c1:7", "c1:9"))
+        assert repr(keys) == repr(("c1:4", "c1:7", "c1:9"))

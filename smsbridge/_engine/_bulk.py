@@ -24,10 +24,10 @@ import os
 import tempfile
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final, TypeVar
+from typing import TYPE_CHECKING, Any, Final, TypeVar, overload
 
 import attrs
 
@@ -233,6 +233,43 @@ class _Source:
         return state
 
 
+class PositionKeys(Sequence[str]):
+    """A campaign batch's keys, ``<campaign id>:<position>``, spelled only when read: most
+    providers never read them, and a campaign would otherwise format one per recipient."""
+
+    __slots__ = ("_campaign", "_positions")
+
+    def __init__(self, campaign: str, positions: Sequence[int]) -> None:
+        self._campaign = campaign
+        self._positions = positions
+
+    def __len__(self) -> int:
+        return len(self._positions)
+
+    @overload
+    def __getitem__(self, index: int) -> str: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[str]: ...
+    def __getitem__(self, index: int | slice) -> str | list[str]:
+        if isinstance(index, slice):
+            return [f"{self._campaign}:{position}" for position in self._positions[index]]
+        return f"{self._campaign}:{self._positions[index]}"
+
+    def __iter__(self) -> Iterator[str]:
+        return map(f"{self._campaign}:{{}}".format, self._positions)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Sequence) and not isinstance(other, str):
+            return list(self) == list(other)
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(tuple(self))
+
+    def __repr__(self) -> str:
+        return repr(tuple(self))
+
+
 def _value(raw: object) -> str:
     return raw if isinstance(raw, str) else repr(raw)
 
@@ -336,7 +373,7 @@ class _Campaign:
     ) -> Batch:
         # A campaign's keys are its own (campaign id and position), whatever the message's
         # reference: unique across campaigns, stable across runs, and what settling asks by.
-        keys = tuple(map(f"{self.campaign_id}:{{}}".format, positions))
+        keys = PositionKeys(self.campaign_id, positions)
         return Batch(message=outgoing.message, recipients=numbers, segments=parts, keys=keys)
 
     async def _send(

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Final, TypeVar
 import attrs
 
 from smsbridge import _logging as log
-from smsbridge._engine._bulk import identity_of
+from smsbridge._engine._bulk import PositionKeys, identity_of
 from smsbridge._engine._outgoing import OutgoingSend, results_for_error
 from smsbridge._models import Message, RecipientResult, SendReport, SendStatus, Template
 from smsbridge.distributed._campaign import BatchJob, message_from_dict
@@ -323,7 +323,7 @@ class CampaignWorker:
                 message=outgoing.message,
                 recipients=tuple(numbers[i] for i in going),
                 segments=parts,
-                keys=tuple(f"{campaign.campaign_id}:{claimed[i][0]}" for i in going),
+                keys=PositionKeys(campaign.campaign_id, [claimed[i][0] for i in going]),
             )
             results.update(zip(going, engine.dispatch(batch, permit=self._permit), strict=True))
         final = [results[i] for i in range(len(numbers))]
