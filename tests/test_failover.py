@@ -578,6 +578,7 @@ def test_a_journal_of_the_previous_version_is_read_and_upgraded(tmp_path: Path) 
     db = sqlite3.connect(journal)
     db.executescript(
         "ALTER TABLE flights DROP COLUMN provider;"
+        "DROP TABLE staged_numbers;"
         "DELETE FROM outcomes WHERE position >= 10;"
         "INSERT INTO flights (positions, at) VALUES ('10,11,12,13,14,15,16,17,18,19', 0);"
         "PRAGMA user_version = 5;"
@@ -593,8 +594,9 @@ def test_a_journal_of_the_previous_version_is_read_and_upgraded(tmp_path: Path) 
     )
     assert (summary.totals.accepted, summary.totals.unknown) == (10, 10)
     db = sqlite3.connect(journal)
-    assert db.execute("PRAGMA user_version").fetchone()[0] == 6
+    assert db.execute("PRAGMA user_version").fetchone()[0] == 7
     assert "provider" in [column[1] for column in db.execute("PRAGMA table_info(flights)")]
+    assert db.execute("SELECT COUNT(*) FROM staged_numbers").fetchone()[0] >= 0
     db.close()
     with open_journal(journal) as view:
         assert {row.provider for row in view.unknown()} == {None}

@@ -39,10 +39,17 @@ from smsbridge.journal._model import CampaignIdentity, JournalRow, JournalTotals
 __all__ = ["SqliteJournal"]
 
 APPLICATION_ID: Final = 0x534D5342  # "SMSB": marks the file as a smsbridge journal
-SCHEMA_VERSION: Final = 6
-# Version 6 added the provider a flight's request went to; a version 5 file is read as it is
-# and upgraded in place when a run opens it for writing.
-_UPGRADES: Final = {5: "ALTER TABLE flights ADD COLUMN provider TEXT"}
+SCHEMA_VERSION: Final = 7
+# Version 6 added the provider a flight's request went to, version 7 the staged numbers. An
+# older file is read as it is and upgraded in place when a run opens it for writing.
+_STAGED_TABLE: Final = (
+    "CREATE TABLE staged_numbers (number INTEGER PRIMARY KEY, position INTEGER NOT NULL)"
+)
+_UPGRADES: Final = {
+    5: ("ALTER TABLE flights ADD COLUMN provider TEXT", _STAGED_TABLE),
+    6: (_STAGED_TABLE,),
+}
+
 _HEADER: Final = b"SQLite format 3\x00"
 
 # States as stored. A recipient row is PENDING, REJECTED (invalid number) or DUPLICATE; an
@@ -100,6 +107,7 @@ CREATE TABLE outcomes (
     at REAL
 );
 CREATE TABLE numbers (number INTEGER PRIMARY KEY, position INTEGER NOT NULL);
+{_STAGED_TABLE};
 CREATE TABLE flights (id INTEGER PRIMARY KEY, positions TEXT NOT NULL, at REAL, provider TEXT);
 CREATE INDEX duplicates ON recipients(duplicate_of) WHERE state = {DUPLICATE};
 CREATE INDEX retryable ON outcomes(position) WHERE retryable = 1;
@@ -199,12 +207,17 @@ def _check_file(path: Path) -> None:
 class SqliteJournal:
     """The journal of one campaign; use one file per campaign."""
 
+    merge_at: int = 50_000
+    """Staged numbers merged into the index at once (see :meth:`_index_numbers`)."""
+
     def __init__(self, path: str | Path, *, read_only: bool = False) -> None:
         self.path = Path(path)
         self.read_only = read_only
         self._lock_fd: int | None = None
         self._version = SCHEMA_VERSION
         """The file's schema version (an older one is read as it is, upgraded for writing)."""
+        self._staged: int | None = None
+        """Numbers in ``staged_numbers`` (counted when first needed)."""
         real = Path(os.path.realpath(self.path))
         exists = real.exists()
         if read_only and not exists:
@@ -318,7 +331,8 @@ class SqliteJournal:
         if self._version == SCHEMA_VERSION:
             return
         with self.transaction():
-            self._db.execute(_UPGRADES[self._version])
+            for statement in _UPGRADES[self._version]:
+                self._db.execute(statement)
             self._db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         self._version = SCHEMA_VERSION
 
@@ -507,28 +521,68 @@ class SqliteJournal:
                 self._set_meta({"source": json.dumps(source)})
                 return final
         last, valid_count = chunk.end - 1, len(raws) - len(reasons)
-        # Deduplication, set at a time inside SQLite: the chunk's numbers into the index (the
-        # first position of each wins), then every row whose number an earlier position holds
-        # becomes a duplicate of it.
-        inserted = db.execute(
-            "INSERT INTO numbers SELECT CAST(substr(recipient, 2) AS INTEGER), MIN(position) "
-            f"FROM recipients WHERE position BETWEEN ? AND ? AND state = {PENDING} "
-            "GROUP BY 1 ORDER BY 1 ON CONFLICT DO NOTHING",
-            (first, last),
-        ).rowcount
-        if inserted != valid_count:
+        if self._index_numbers(first, last) != valid_count:
             # Some number of this chunk was seen before (here or earlier): mark its later rows.
-            # Most campaigns have none, and then this join is skipped.
-            db.execute(
-                f"UPDATE recipients SET state = {DUPLICATE}, duplicate_of = n.position "
-                "FROM numbers n WHERE recipients.position BETWEEN ? AND ? "
-                f"AND recipients.state = {PENDING} "
-                "AND n.number = CAST(substr(recipients.recipient, 2) AS INTEGER) "
-                "AND n.position != recipients.position",
-                (first, last),
-            )
+            # Most campaigns have none, and then these joins are skipped. A number is in one
+            # of the two tables, never both.
+            for table in ("numbers", "staged_numbers"):
+                db.execute(
+                    f"UPDATE recipients SET state = {DUPLICATE}, duplicate_of = n.position "
+                    f"FROM {table} n WHERE recipients.position BETWEEN ? AND ? "
+                    f"AND recipients.state = {PENDING} "
+                    "AND n.number = CAST(substr(recipients.recipient, 2) AS INTEGER) "
+                    "AND n.position != recipients.position",
+                    (first, last),
+                )
         self._set_meta({"source": json.dumps(source)})
         return final
+
+    def _index_numbers(self, first: int, last: int) -> int:
+        """Index the first occurrence of each number of rows ``first``..``last`` not seen
+        before; returns how many were new.
+
+        Deduplication, set at a time inside SQLite. A campaign's numbers come in no order, and
+        inserting a chunk's 2,000 into an index of a million changes a page for nearly each of
+        them, every page of which the commit then writes: a shuffled 1M campaign spent 18 s in
+        it against 2 s for a sorted one. So new numbers are staged in a small table, and every
+        :attr:`merge_at` of them go into the index at once, in number order (6 s). A chunk
+        whose numbers all come after the index's last, as in a sorted file, goes straight in.
+        """
+        db = self._db
+        if self._staged is None:
+            self._staged = int(db.execute("SELECT COUNT(*) FROM staged_numbers").fetchone()[0])
+        chunk_numbers = (
+            "SELECT CAST(substr(recipient, 2) AS INTEGER) AS number, MIN(position) AS first "
+            f"FROM recipients WHERE position BETWEEN ? AND ? AND state = {PENDING} GROUP BY 1"
+        )
+        low, top = db.execute(
+            f"SELECT MIN(number), (SELECT MAX(number) FROM numbers) FROM ({chunk_numbers})",
+            (first, last),
+        ).fetchone()
+        if low is None:
+            return 0
+        if not self._staged and (top is None or low > top):
+            return int(
+                db.execute(
+                    f"INSERT INTO numbers SELECT * FROM ({chunk_numbers}) WHERE true ORDER BY 1 "
+                    "ON CONFLICT DO NOTHING",
+                    (first, last),
+                ).rowcount
+            )
+        new = int(
+            db.execute(
+                f"INSERT INTO staged_numbers SELECT * FROM ({chunk_numbers}) AS chunk "
+                "WHERE NOT EXISTS (SELECT 1 FROM numbers n WHERE n.number = chunk.number) "
+                "ORDER BY 1 ON CONFLICT DO NOTHING",
+                (first, last),
+            ).rowcount
+        )
+        self._staged += new
+        if self._staged >= self.merge_at:
+            db.execute("INSERT INTO numbers SELECT * FROM staged_numbers ORDER BY number")
+            db.execute("DELETE FROM staged_numbers")
+            self._staged = 0
+        return new
 
     def finish_enqueue(self, source: dict[str, Any]) -> None:
         """Record that every input recipient has a row (inside a :meth:`transaction`)."""
@@ -543,7 +597,7 @@ class SqliteJournal:
     def _flights(self) -> list[tuple[int, list[int], float, str | None]]:
         """``(id, positions, at, provider)`` of every flight (provider None: not recorded, as
         in a version 5 journal read as it is)."""
-        provider = "provider" if self._version == SCHEMA_VERSION else "NULL"
+        provider = "provider" if self._version >= 6 else "NULL"
         return [
             (int(flight), [int(p) for p in positions.split(",") if p], float(at or 0), name)
             for flight, positions, at, name in self._db.execute(
