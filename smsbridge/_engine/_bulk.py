@@ -5,11 +5,11 @@ the journal while the first requests already go out; requests take their recipie
 journal; outcomes go back to it and to the report. Nothing holds the whole list.
 
 Every journal and file operation runs on one thread of its own (``_journal_port``), never on
-the event loop. Writes
-are grouped: the rows of every request about to go out, and the outcomes that came back, are
-committed together in one transaction. A row is marked in flight in the same commit that
-precedes its request, never earlier; an outcome not yet committed when the process dies reads
-as in flight, hence ``unknown``, on resume — the same as an interrupted request.
+the event loop. Writes are grouped: the rows of every request about to go out, and the outcomes
+that came back, are committed together in one transaction. A row is marked in flight in the
+same commit that precedes its request, never earlier; an outcome not yet committed when the
+process dies reads as in flight, hence ``unknown``, on resume — the same as an interrupted
+request.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Final, overload
 
 import attrs
 
@@ -73,7 +73,6 @@ def _chunk_sizes(first: int = _FIRST_CHUNK) -> Iterator[int]:
 
 
 _PREFETCH: Final = 2000
-_T = TypeVar("_T")
 
 
 @attrs.frozen

@@ -517,9 +517,6 @@ class SqliteJournal:
                 )
                 for position, raw, _, _, reason, origin in records
             ]
-            if not valid:
-                self._set_meta({"source": json.dumps(source)})
-                return final
         last, valid_count = chunk.end - 1, len(raws) - len(reasons)
         if self._index_numbers(first, last) != valid_count:
             # Some number of this chunk was seen before (here or earlier): mark its later rows.
@@ -543,9 +540,9 @@ class SqliteJournal:
 
         Deduplication, set at a time inside SQLite. A campaign's numbers come in no order, and
         inserting a chunk's 2,000 into an index of a million changes a page for nearly each of
-        them, every page of which the commit then writes: a shuffled 1M campaign spent 18 s in
-        it against 2 s for a sorted one. So new numbers are staged in a small table, and every
-        :attr:`merge_at` of them go into the index at once, in number order (6 s). A chunk
+        them, every page of which the commit then writes: filling a shuffled 1M journal took
+        21.9 s against 5.1 s sorted. So new numbers are staged in a small table, and every
+        :attr:`merge_at` of them go into the index at once, in number order (7.9 s). A chunk
         whose numbers all come after the index's last, as in a sorted file, goes straight in.
         """
         db = self._db
@@ -746,10 +743,16 @@ class SqliteJournal:
         """Write ``(position, result, provider)`` outcomes and land ``flight`` (inside a
         :meth:`transaction`); ``attempted``: the result's provider requests are counted (a
         settlement's are not)."""
-        if isinstance(outcomes, list) and self._write_uniform(outcomes, attempted):
-            if flight is not None:
-                self._db.execute("DELETE FROM flights WHERE id = ?", (flight,))
-            return
+        if not (isinstance(outcomes, list) and self._write_uniform(outcomes, attempted)):
+            self._write_grouped(outcomes, attempted)
+        if flight is not None:
+            self._db.execute("DELETE FROM flights WHERE id = ?", (flight,))
+
+    def _write_grouped(
+        self, outcomes: Iterable[tuple[int, RecipientResult, str | None]], attempted: bool
+    ) -> None:
+        """Write any mix of outcomes: the accepted ones grouped by parts, provider and
+        attempts, the others one JSON list."""
         accepted: dict[tuple[int, str | None, int], dict[int, str | None]] = {}
         failed: list[tuple[object, ...]] = []
         for position, result, provider in outcomes:
@@ -784,8 +787,6 @@ class SqliteJournal:
             )
         if failed:
             self._db.execute(self._FAILED, (now, json.dumps(failed, ensure_ascii=False)))
-        if flight is not None:
-            self._db.execute("DELETE FROM flights WHERE id = ?", (flight,))
 
     def _write_uniform(
         self, outcomes: list[tuple[int, RecipientResult, str | None]], attempted: bool
