@@ -569,6 +569,7 @@ def test_a_journal_of_the_previous_version_is_read_and_upgraded(tmp_path: Path) 
     unknown with no provider, and upgraded when a run resumes it."""
     import sqlite3
 
+    from smsbridge.journal._sqlite import SCHEMA_VERSION
     from smsbridge.testing import FakeOutbox as Outbox
 
     journal = tmp_path / "j.sqlite"
@@ -594,7 +595,7 @@ def test_a_journal_of_the_previous_version_is_read_and_upgraded(tmp_path: Path) 
     )
     assert (summary.totals.accepted, summary.totals.unknown) == (10, 10)
     db = sqlite3.connect(journal)
-    assert db.execute("PRAGMA user_version").fetchone()[0] == 7
+    assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
     assert "provider" in [column[1] for column in db.execute("PRAGMA table_info(flights)")]
     assert db.execute("SELECT COUNT(*) FROM staged_numbers").fetchone()[0] >= 0
     db.close()

@@ -46,11 +46,18 @@ def expected_duplicates(numbers: list[str]) -> dict[int, int]:
     return repeats
 
 
-def fill(journal: SqliteJournal, numbers: list[str], start: int, chunk: int) -> None:
+def fill(
+    journal: SqliteJournal, numbers: list[str], start: int, chunk: int, *, finish: bool = True
+) -> None:
+    """Enqueue ``numbers[start:]`` ``chunk`` at a time, then (``finish``) end the input, as
+    a run does when its source is read to the end."""
     for first in range(start, len(numbers), chunk):
         raws = numbers[first : first + chunk]
         with journal.transaction():
             journal.enqueue(check_chunk(first, raws, lambda _: None, "IR", landlines=False), {})
+    if finish:
+        with journal.transaction():
+            journal.finish_enqueue({})
 
 
 @pytest.mark.parametrize("order", ["sorted", "shuffled"])
@@ -74,7 +81,8 @@ def test_staged_numbers_survive_a_stop(tmp_path: Path) -> None:
     journal = SqliteJournal(path)
     journal.merge_at = 4000
     journal.bind(IDENTITY)
-    fill(journal, numbers[:5000], 0, 1000)  # 5,000 seen: one merge, then 1,000 staged
+    # 5,000 seen: one merge, then 1,000 staged; the run stops before its input ends.
+    fill(journal, numbers[:5000], 0, 1000, finish=False)
     journal.close()
     resumed = SqliteJournal(path)
     resumed.merge_at = 4000
@@ -103,3 +111,31 @@ def test_a_shuffled_campaign_sends_each_number_once(tmp_path: Path) -> None:
     repeats = {row.position: row.duplicate_of for row in rows if row.duplicate_of is not None}
     assert repeats == expected_duplicates(numbers)
     assert {rows[position].state for position in repeats} == {RowState.ACCEPTED}
+
+
+@pytest.mark.parametrize("stop", [False, True])
+def test_no_repeat_is_handed_out_before_its_number_is_checked(tmp_path: Path, stop: bool) -> None:
+    """Numbers staged and not yet checked against the index keep their rows back: whenever
+    the sender asks for rows (mid-input, or after a stop), it gets first occurrences only,
+    every one of them, in order."""
+    numbers = campaign_numbers("shuffled", distinct=6000, repeats=500)
+    path = tmp_path / "j.sqlite"
+    journal = SqliteJournal(path)
+    journal.merge_at = 4000
+    journal.bind(IDENTITY)
+    repeats = expected_duplicates(numbers)
+    handed: list[int] = []
+    after = -1
+    for first in range(0, len(numbers), 1000):
+        fill(journal, numbers[: first + 1000], first, 1000, finish=False)
+        if stop:
+            journal.close()
+            journal = SqliteJournal(path)
+            journal.merge_at = 4000
+        # The input so far holds repeats of numbers in the index and of staged ones.
+        rows = journal.next_pending(after, 10**6)
+        assert not {position for position, _ in rows} & set(repeats)
+        handed += [position for position, _ in rows]
+        after = handed[-1] if handed else after
+    journal.close()
+    assert handed == [p for p in range(len(numbers)) if p not in repeats]

@@ -39,15 +39,20 @@ from smsbridge.journal._model import CampaignIdentity, JournalRow, JournalTotals
 __all__ = ["SqliteJournal"]
 
 APPLICATION_ID: Final = 0x534D5342  # "SMSB": marks the file as a smsbridge journal
-SCHEMA_VERSION: Final = 7
-# Version 6 added the provider a flight's request went to, version 7 the staged numbers. An
-# older file is read as it is and upgraded in place when a run opens it for writing.
+SCHEMA_VERSION: Final = 8
+# Version 6 added the provider a flight's request went to, version 7 the staged numbers.
+# Version 8 checks staged numbers against the index only when they are merged into it (in 7
+# they were checked as they came), so an older smsbridge must not take a version 8 file: it
+# would hand out rows whose numbers are not yet checked. An older file is read as it is and
+# upgraded in place when a run opens it for writing; a version 7 file's staged numbers are
+# checked already, and checking them again finds nothing.
 _STAGED_TABLE: Final = (
     "CREATE TABLE staged_numbers (number INTEGER PRIMARY KEY, position INTEGER NOT NULL)"
 )
 _UPGRADES: Final = {
     5: ("ALTER TABLE flights ADD COLUMN provider TEXT", _STAGED_TABLE),
     6: (_STAGED_TABLE,),
+    7: (),
 }
 
 _HEADER: Final = b"SQLite format 3\x00"
@@ -77,6 +82,8 @@ _STATUS_CODES: Final = {
     SendStatus.REJECTED: REJECTED,
     SendStatus.UNKNOWN: UNKNOWN,
 }
+_NO_POSITION: Final = 2**62
+"""Past every position a journal can hold."""
 _INTERRUPTED: Final = "the send was interrupted while this request was in flight"
 
 _SCHEMA: Final = f"""
@@ -218,6 +225,11 @@ class SqliteJournal:
         """The file's schema version (an older one is read as it is, upgraded for writing)."""
         self._staged: int | None = None
         """Numbers in ``staged_numbers`` (counted when first needed)."""
+        self._unchecked_from: int | None = None
+        """The first position whose number is staged, not yet checked against the index:
+        no row from there on is handed out (None: every row is checked)."""
+        self._settled_top: int | None = None
+        """The highest position with an outcome (looked up when first needed)."""
         real = Path(os.path.realpath(self.path))
         exists = real.exists()
         if read_only and not exists:
@@ -518,71 +530,108 @@ class SqliteJournal:
                 for position, raw, _, _, reason, origin in records
             ]
         last, valid_count = chunk.end - 1, len(raws) - len(reasons)
-        if self._index_numbers(first, last) != valid_count:
-            # Some number of this chunk was seen before (here or earlier): mark its later rows.
-            # Most campaigns have none, and then these joins are skipped. A number is in one
-            # of the two tables, never both.
-            for table in ("numbers", "staged_numbers"):
-                db.execute(
-                    f"UPDATE recipients SET state = {DUPLICATE}, duplicate_of = n.position "
-                    f"FROM {table} n WHERE recipients.position BETWEEN ? AND ? "
-                    f"AND recipients.state = {PENDING} "
-                    "AND n.number = CAST(substr(recipients.recipient, 2) AS INTEGER) "
-                    "AND n.position != recipients.position",
-                    (first, last),
-                )
+        new, table = self._index_numbers(first, last)
+        if new != valid_count:
+            # Some number of this chunk was seen before, in the chunk or in the table its new
+            # numbers went to: mark its later rows. Most campaigns have none, and then this
+            # join is skipped. Repeats of numbers already in the index, for a staged chunk,
+            # are found when the staged numbers are merged (:meth:`_merge_staged`).
+            db.execute(
+                f"UPDATE recipients SET state = {DUPLICATE}, duplicate_of = n.position "
+                f"FROM {table} n WHERE recipients.position BETWEEN ? AND ? "
+                f"AND recipients.state = {PENDING} "
+                "AND n.number = CAST(substr(recipients.recipient, 2) AS INTEGER) "
+                "AND n.position != recipients.position",
+                (first, last),
+            )
         self._set_meta({"source": json.dumps(source)})
         return final
 
-    def _index_numbers(self, first: int, last: int) -> int:
-        """Index the first occurrence of each number of rows ``first``..``last`` not seen
-        before; returns how many were new.
+    def _load_staged(self) -> int:
+        """How many numbers are staged, and from which position rows wait for their check."""
+        if self._staged is None:
+            count, unchecked = self._db.execute(
+                "SELECT COUNT(*), MIN(position) FROM staged_numbers"
+            ).fetchone()
+            self._staged, self._unchecked_from = int(count), unchecked
+        return self._staged
+
+    def _index_numbers(self, first: int, last: int) -> tuple[int, str]:
+        """Index the first occurrence of each number of rows ``first``..``last``; returns how
+        many were new to the table they went to, and that table.
 
         Deduplication, set at a time inside SQLite. A campaign's numbers come in no order, and
-        inserting a chunk's 2,000 into an index of a million changes a page for nearly each of
-        them, every page of which the commit then writes: filling a shuffled 1M journal took
-        21.9 s against 5.1 s sorted. So new numbers are staged in a small table, and every
-        :attr:`merge_at` of them go into the index at once, in number order (7.9 s). A chunk
-        whose numbers all come after the index's last, as in a sorted file, goes straight in.
+        looking a chunk's 2,000 up in (or inserting them into) an index of a million reads and
+        changes a page for nearly each of them: filling a shuffled 1M journal took 21.9 s
+        against 5.1 s sorted. So a chunk's numbers are staged in a small table, checked only
+        against it, and every :attr:`merge_at` of them are checked against the index and go
+        into it at once, in number order, each index page visited once. Rows whose numbers
+        are staged are not handed out (:meth:`next_pending`) until that check. A chunk whose
+        numbers all come after the index's last, as in a sorted file, goes straight in.
         """
         db = self._db
-        if self._staged is None:
-            self._staged = int(db.execute("SELECT COUNT(*) FROM staged_numbers").fetchone()[0])
         chunk_numbers = (
             "SELECT CAST(substr(recipient, 2) AS INTEGER) AS number, MIN(position) AS first "
             f"FROM recipients WHERE position BETWEEN ? AND ? AND state = {PENDING} GROUP BY 1"
         )
-        low, top = db.execute(
-            f"SELECT MIN(number), (SELECT MAX(number) FROM numbers) FROM ({chunk_numbers})",
-            (first, last),
-        ).fetchone()
-        if low is None:
-            return 0
-        if not self._staged and (top is None or low > top):
-            return int(
-                db.execute(
+        if not self._load_staged():
+            low, top = db.execute(
+                f"SELECT MIN(number), (SELECT MAX(number) FROM numbers) FROM ({chunk_numbers})",
+                (first, last),
+            ).fetchone()
+            if low is None:
+                return 0, "numbers"
+            if top is None or low > top:
+                inserted = db.execute(
                     f"INSERT INTO numbers SELECT * FROM ({chunk_numbers}) WHERE true ORDER BY 1 "
                     "ON CONFLICT DO NOTHING",
                     (first, last),
                 ).rowcount
-            )
+                return int(inserted), "numbers"
         new = int(
             db.execute(
-                f"INSERT INTO staged_numbers SELECT * FROM ({chunk_numbers}) AS chunk "
-                "WHERE NOT EXISTS (SELECT 1 FROM numbers n WHERE n.number = chunk.number) "
+                f"INSERT INTO staged_numbers SELECT * FROM ({chunk_numbers}) WHERE true "
                 "ORDER BY 1 ON CONFLICT DO NOTHING",
                 (first, last),
             ).rowcount
         )
-        self._staged += new
+        if new and self._unchecked_from is None:
+            self._unchecked_from = first
+        self._staged = (self._staged or 0) + new
         if self._staged >= self.merge_at:
-            db.execute("INSERT INTO numbers SELECT * FROM staged_numbers ORDER BY number")
-            db.execute("DELETE FROM staged_numbers")
-            self._staged = 0
-        return new
+            self._merge_staged()
+        return new, "staged_numbers"
+
+    def _merge_staged(self) -> None:
+        """Check the staged numbers against the index and move them into it (inside a
+        transaction): a staged number the index already holds makes its staged row, and
+        that row's repeats, duplicates of the index's first occurrence."""
+        db = self._db
+        moved = db.execute(
+            "INSERT INTO numbers SELECT number, position FROM staged_numbers ORDER BY number "
+            "ON CONFLICT DO NOTHING"
+        ).rowcount
+        if moved != self._load_staged():
+            seen_before = (
+                "(SELECT s.position AS staged, n.position AS first FROM staged_numbers s "
+                "JOIN numbers n ON n.number = s.number AND n.position != s.position)"
+            )
+            db.execute(
+                f"UPDATE recipients SET duplicate_of = seen.first FROM {seen_before} seen "
+                f"WHERE recipients.state = {DUPLICATE} AND recipients.duplicate_of = seen.staged"
+            )
+            db.execute(
+                f"UPDATE recipients SET state = {DUPLICATE}, duplicate_of = seen.first "
+                f"FROM {seen_before} seen WHERE recipients.position = seen.staged"
+            )
+        db.execute("DELETE FROM staged_numbers")
+        self._staged, self._unchecked_from = 0, None
 
     def finish_enqueue(self, source: dict[str, Any]) -> None:
-        """Record that every input recipient has a row (inside a :meth:`transaction`)."""
+        """Record that every input recipient has a row (inside a :meth:`transaction`); the
+        numbers still staged are checked, so every row can be handed out."""
+        if self._load_staged():
+            self._merge_staged()
         self._set_meta({"source": json.dumps({**source, "done": True})})
 
     def row_count(self) -> int:
@@ -631,6 +680,7 @@ class SqliteJournal:
                 lost += max(int(cursor.rowcount), 0)
                 self._db.execute("DELETE FROM flights WHERE id = ?", (flight,))
             if lost:
+                self._settled_top = None  # outcomes were added: looked up again when needed
                 self._set_meta({"lost": str(int(self.meta("lost") or 0) + lost)})
                 self._unfinish()
         return lost
@@ -693,14 +743,39 @@ class SqliteJournal:
         return -1 if row[0] is None else int(row[0]) - 1
 
     def next_pending(self, after: int, limit: int) -> list[tuple[int, str]]:
-        """Up to ``limit`` pending rows after position ``after``, as ``(position, E.164)``."""
+        """Up to ``limit`` pending rows after position ``after``, as ``(position, E.164)``.
+
+        Only rows whose numbers are checked: when those run out before ``limit`` and some are
+        staged, the staged numbers are checked first (a commit of its own).
+        """
+        rows = self._pending_rows(after, limit)
+        if len(rows) < limit and self._load_staged():
+            if self._db.in_transaction:
+                self._merge_staged()
+            else:
+                with self.transaction():
+                    self._merge_staged()
+            rows += self._pending_rows(rows[-1][0] if rows else after, limit - len(rows))
+        return rows
+
+    def _pending_rows(self, after: int, limit: int) -> list[tuple[int, str]]:
+        self._load_staged()
+        if self._settled_top is None:
+            top = self._db.execute("SELECT MAX(position) FROM outcomes").fetchone()[0]
+            self._settled_top = -1 if top is None else int(top)
+        # Past the last outcome no row can have one: the lookup per row is skipped.
+        settled = (
+            ""
+            if after >= self._settled_top
+            else "AND NOT EXISTS (SELECT 1 FROM outcomes o WHERE o.position = r.position) "
+        )
+        checked = _NO_POSITION if self._unchecked_from is None else self._unchecked_from
         # INTEGER and TEXT columns: the rows come back as (int, str) tuples already.
         rows: list[tuple[int, str]] = self._db.execute(
             "SELECT r.position, r.recipient FROM recipients r WHERE r.position > ? "
-            f"AND r.state = {PENDING} "
-            "AND NOT EXISTS (SELECT 1 FROM outcomes o WHERE o.position = r.position) "
+            f"AND r.position < ? AND r.state = {PENDING} {settled}"
             "ORDER BY r.position LIMIT ?",
-            (after, limit),
+            (after, checked, limit),
         ).fetchall()
         return rows
 
@@ -743,19 +818,24 @@ class SqliteJournal:
         """Write ``(position, result, provider)`` outcomes and land ``flight`` (inside a
         :meth:`transaction`); ``attempted``: the result's provider requests are counted (a
         settlement's are not)."""
-        if not (isinstance(outcomes, list) and self._write_uniform(outcomes, attempted)):
-            self._write_grouped(outcomes, attempted)
+        top = self._write_uniform(outcomes, attempted) if isinstance(outcomes, list) else None
+        if top is None:
+            top = self._write_grouped(outcomes, attempted)
+        if self._settled_top is not None and top > self._settled_top:
+            self._settled_top = top
         if flight is not None:
             self._db.execute("DELETE FROM flights WHERE id = ?", (flight,))
 
     def _write_grouped(
         self, outcomes: Iterable[tuple[int, RecipientResult, str | None]], attempted: bool
-    ) -> None:
+    ) -> int:
         """Write any mix of outcomes: the accepted ones grouped by parts, provider and
-        attempts, the others one JSON list."""
+        attempts, the others one JSON list. Returns the highest position written (-1: none)."""
         accepted: dict[tuple[int, str | None, int], dict[int, str | None]] = {}
         failed: list[tuple[object, ...]] = []
+        top = -1
         for position, result, provider in outcomes:
+            top = max(top, position)
             attempts = result.attempts if attempted else 0
             error = result.error
             if error is None and result.status is SendStatus.ACCEPTED:
@@ -787,23 +867,27 @@ class SqliteJournal:
             )
         if failed:
             self._db.execute(self._FAILED, (now, json.dumps(failed, ensure_ascii=False)))
+        return top
 
     def _write_uniform(
         self, outcomes: list[tuple[int, RecipientResult, str | None]], attempted: bool
-    ) -> bool:
+    ) -> int | None:
         """Write a request's outcomes when all are accepted alike (same parts, provider and
-        attempts), with no Python per row; False, writing nothing, for any other mix."""
+        attempts), with no Python per row, returning the highest position written; None,
+        writing nothing, for any other mix."""
         if not outcomes:
-            return False
+            return None
         results = list(map(_RESULT, outcomes))
         kinds = set(map(_ACCEPTED_KIND, results))
         providers = set(map(_PROVIDER, outcomes))
         if len(kinds) != 1 or len(providers) != 1:
-            return False
+            return None
         ((status, error, segments, attempts),) = kinds
         if status is not SendStatus.ACCEPTED or error is not None:
-            return False
-        ids = dict(zip(map(_POSITION, outcomes), map(_MESSAGE_ID, results), strict=True))
+            return None
+        ids: dict[int, str | None] = dict(
+            zip(map(_POSITION, outcomes), map(_MESSAGE_ID, results), strict=True)
+        )
         self._db.execute(
             self._ACCEPTED,
             (
@@ -814,7 +898,7 @@ class SqliteJournal:
                 json.dumps(ids, ensure_ascii=False),
             ),
         )
-        return True
+        return max(ids)
 
     # -- reading --------------------------------------------------------------------------------
 
