@@ -22,6 +22,7 @@ import io
 import json
 import logging
 import os
+import re
 import subprocess
 import sys
 import traceback
@@ -65,9 +66,13 @@ ECHO = " | ".join(SPELLINGS)
 """What a hostile reply echoes back: the password in every spelling."""
 LINE = "50004001234567"
 NUMBERS = ("09121234567", "09351234567")
-PERSONAL = ("9121234567", "9351234567", "880022")
-"""A full number in any form (``0912…``, ``+98912…``, ``98912…``) holds these digits; so does
-the text. A masked number (``*********4567``) does not."""
+PERSONAL = tuple(
+    re.compile(pattern)
+    for pattern in (r"9121234567(?!\d)", r"9351234567(?!\d)", r"(?<!\d)880022(?!\d)")
+)
+"""A full number in any form (``0912…``, ``+98912…``, ``98912…``) ends in these digits; the text
+holds the code as a word of its own. A masked number (``*********4567``) does not, and neither
+does a timestamp that happens to contain the digits (a log record's ``relativeCreated``)."""
 TEXT = "Your code is 880022 لغو11"
 """The code is what must not leak; ``لغو11`` lets the emulator take several recipients."""
 SMSBRIDGE = str(Path(sys.executable).with_name("smsbridge"))
@@ -78,7 +83,7 @@ def password_leaks(text: str) -> list[str]:
 
 
 def personal_leaks(text: str) -> list[str]:
-    return [item for item in PERSONAL if item in text]
+    return [found.group() for pattern in PERSONAL if (found := pattern.search(text))]
 
 
 def rich_rendered(error: BaseException) -> str:
