@@ -22,7 +22,6 @@ import io
 import json
 import logging
 import os
-import re
 import subprocess
 import sys
 import traceback
@@ -33,6 +32,7 @@ from xml.sax.saxutils import escape
 
 import pytest
 import structlog
+from leak_support import number_ending, whole_number
 from rich.console import Console
 from rich.traceback import Traceback
 from smsbridge_melipayamak import MelipayamakProvider
@@ -66,10 +66,7 @@ ECHO = " | ".join(SPELLINGS)
 """What a hostile reply echoes back: the password in every spelling."""
 LINE = "50004001234567"
 NUMBERS = ("09121234567", "09351234567")
-PERSONAL = tuple(
-    re.compile(pattern)
-    for pattern in (r"9121234567(?!\d)", r"9351234567(?!\d)", r"(?<!\d)880022(?!\d)")
-)
+PERSONAL = (number_ending("9121234567"), number_ending("9351234567"), whole_number("880022"))
 """A full number in any form (``0912…``, ``+98912…``, ``98912…``) ends in these digits; the text
 holds the code as a word of its own. A masked number (``*********4567``) does not, and neither
 does a timestamp that happens to contain the digits (a log record's ``relativeCreated``)."""
